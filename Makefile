@@ -1,0 +1,38 @@
+# Two set-up-and-go commands (see README):
+#   make demo   # set up .venv, run the whole embedded demo: snakemake --cores all results/tables/main.csv
+#   make test   # set up .venv, run the test suite (unit + end-to-end on config/test.yaml)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= all
+
+.PHONY: setup demo test test-fast lint bench dvc-yaml clean-demo
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --cores $(CORES) results/tables/main.csv
+
+test: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest
+
+test-fast: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake --lint
+
+bench: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/run_all.py
+
+dvc-yaml: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mgiqa dvc-export -o dvc.yaml

@@ -1,0 +1,3 @@
+from mgiqa.cli import main
+
+raise SystemExit(main())

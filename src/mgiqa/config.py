@@ -1,0 +1,90 @@
+"""Load and validate pipeline configs; derive per-stage seeds and ablation specs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from mgiqa.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
+
+
+def load_schema() -> dict:
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def validate_config(config: dict, source: str | os.PathLike = "<config>") -> dict:
+    """Validate `config` against the schema; raise ConfigError naming the offending field."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for err in errors[:10]:
+            field = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+            lines.append(f"  {field}: {err.message}")
+        raise ConfigError(f"{source}: invalid config:\n" + "\n".join(lines))
+    _check_cross_references(config, source)
+    return config
+
+
+def _check_cross_references(config: dict, source) -> None:
+    weights = config["reward"]["weights"]
+    for attr in config["reward"]["attributes"]:
+        if attr not in weights:
+            raise ConfigError(f"{source}: reward.weights: no weight for attribute {attr!r}")
+    for name, spec in config["ablations"].items():
+        if not spec["sft"] and not spec["grpo"]:
+            raise ConfigError(f"{source}: ablations.{name}: neither sft nor grpo; use the zero_shot method")
+        if isinstance(spec["train"], list):
+            unknown = set(spec["train"]) - set(config["datasets"]["train"])
+            if unknown:
+                raise ConfigError(f"{source}: ablations.{name}.train: not in datasets.train: {sorted(unknown)}")
+    # A dataset may both train and evaluate only through disjoint splits (training reads split == train,
+    # evaluation split == test); mgiqa.pipeline.check_datasets_known verifies the registry declares a split.
+
+
+def load_config(path: str | os.PathLike | None = None) -> dict:
+    path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config must be a mapping")
+    return validate_config(config, path)
+
+
+def derive_seed(config: dict, *parts: Any) -> int:
+    """A stable 31-bit seed for one stage, from the master seed and the stage's identity."""
+    key = "/".join([str(config["seed"]), *map(str, parts)])
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def ablation(config: dict, name: str) -> dict:
+    try:
+        return config["ablations"][name]
+    except KeyError as exc:
+        raise ConfigError(f"unknown ablation {name!r}; known: {sorted(config['ablations'])}") from exc
+
+
+def write_effective_config(config: dict, path: str | os.PathLike) -> str:
+    """Write the merged, validated config the CLI stages read; rewritten only when it changed."""
+    from mgiqa.io import write_text
+
+    path = Path(path)
+    text = yaml.safe_dump(config, sort_keys=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_text(path, text)
+    return str(path)

@@ -1,0 +1,198 @@
+"""What the Snakemake workflow builds: targets, paths and per-job inputs, derived from the config.
+
+The rule files stay declarative and call these functions; everything here is plain Python
+that the tests reach.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mgiqa.config import ablation as ablation_spec
+from mgiqa.errors import ConfigError
+
+ZERO_SHOT = "zero_shot"
+CLASSICAL_PREFIX = "classical_"
+ATTRIBUTE_FIELDS = ("sharpness", "color", "noise", "composition")
+
+
+def _p(config: dict, key: str) -> Path:
+    return Path(config["paths"][key])
+
+
+# ----------------------------------------------------------------------------- datasets
+def all_datasets(config: dict) -> list[str]:
+    ds = config["datasets"]
+    return list(dict.fromkeys([*ds.get("pretrain", []), *ds["train"], *ds["benchmarks"]]))
+
+
+def registry(config: dict) -> dict:
+    from mgiqa.data.registry import load_registry
+
+    extra = config["datasets"].get("registry")
+    return load_registry([extra] if extra else None)
+
+
+def check_datasets_known(config: dict, reg: dict) -> None:
+    unknown = [d for d in all_datasets(config) if d not in reg]
+    if unknown:
+        raise ConfigError(f"datasets: not in the registry: {unknown}; known: {sorted(reg)}")
+
+
+def raw_marker(config: dict, dataset: str) -> str:
+    return str(_p(config, "data") / "raw" / dataset / ".complete")
+
+
+def label_file(config: dict, reg: dict, dataset: str) -> str:
+    entry = reg[dataset]
+    return str(_p(config, "data") / "raw" / dataset / entry["labels"]["file"])
+
+
+def table(config: dict, dataset: str) -> str:
+    return str(_p(config, "data") / "tables" / f"{dataset}.csv")
+
+
+def prepared(config: dict, dataset: str) -> str:
+    return str(_p(config, "data") / "prepared" / f"{dataset}.csv")
+
+
+def ablation_train_datasets(config: dict, reg: dict, ablation: str) -> list[str]:
+    """The training datasets of one ablation: all of datasets.train, one domain of them, or a list."""
+    train = ablation_spec(config, ablation)["train"]
+    pool = config["datasets"]["train"]
+    if train == "all":
+        chosen = list(pool)
+    elif isinstance(train, list):
+        chosen = list(train)
+    else:
+        chosen = [d for d in pool if reg[d]["domain"] == train]
+    if not chosen:
+        raise ConfigError(f"ablations.{ablation}.train: {train!r} selects no dataset of datasets.train {pool}")
+    return chosen
+
+
+def batch_scope(config: dict, ablation: str) -> str:
+    """Cross-domain alignment: batches from one comparison group; without it, mixed batches."""
+    return "group" if ablation_spec(config, ablation)["alignment"] else "mixed"
+
+
+def batch_plan(config: dict, ablation: str) -> str:
+    return str(_p(config, "data") / "batches" / f"{ablation}.csv")
+
+
+# ----------------------------------------------------------------------------- models
+def base_model(config: dict) -> str:
+    return str(_p(config, "models") / "base")
+
+
+def base_init_model(config: dict) -> str:
+    return str(_p(config, "models") / "base_init")
+
+
+def sft_model(config: dict, prompt: str, seed) -> str:
+    return str(_p(config, "models") / "sft" / prompt / f"seed{seed}")
+
+
+def grpo_model(config: dict, ablation: str, seed) -> str:
+    return str(_p(config, "models") / "grpo" / ablation / f"seed{seed}")
+
+
+def sft_prompts(config: dict) -> list[str]:
+    """Prompt kinds that need an SFT warmup (SFT is shared by every ablation with that prompt)."""
+    return sorted({s["prompt"] for s in config["ablations"].values() if s["sft"]})
+
+
+def sft_train_datasets(config: dict, reg: dict, prompt: str) -> list[str]:
+    """SFT of one prompt kind trains on the union of its ablations' training sets."""
+    chosen: list[str] = []
+    for name, spec in config["ablations"].items():
+        if spec["sft"] and spec["prompt"] == prompt:
+            chosen += ablation_train_datasets(config, reg, name)
+    return list(dict.fromkeys(chosen))
+
+
+def grpo_ablations(config: dict) -> list[str]:
+    return [name for name, spec in config["ablations"].items() if spec["grpo"]]
+
+
+def grpo_start_model(config: dict, ablation: str, seed) -> str:
+    spec = ablation_spec(config, ablation)
+    return sft_model(config, spec["prompt"], seed) if spec["sft"] else base_model(config)
+
+
+# ----------------------------------------------------------------------------- evaluation
+def model_methods(config: dict) -> list[str]:
+    return [ZERO_SHOT, *config["ablations"]]
+
+
+def classical_methods(config: dict) -> list[str]:
+    return [CLASSICAL_PREFIX + m for m in config["evaluation"].get("classical", [])]
+
+
+def method_seeds(config: dict, method: str) -> list:
+    """Trained methods run once per training seed; the base model and classical measures once."""
+    if method == ZERO_SHOT or method.startswith(CLASSICAL_PREFIX):
+        return [0]
+    return list(config["seeds"])
+
+
+def method_model(config: dict, method: str, seed) -> str:
+    if method == ZERO_SHOT:
+        return base_model(config)
+    spec = ablation_spec(config, method)
+    if spec["grpo"]:
+        return grpo_model(config, method, seed)
+    return sft_model(config, spec["prompt"], seed)
+
+
+def method_prompt(config: dict, method: str) -> str:
+    return "attribute" if method == ZERO_SHOT else ablation_spec(config, method)["prompt"]
+
+
+def predictions(config: dict, method: str, seed, benchmark: str) -> str:
+    return str(_p(config, "results") / "predictions" / method / f"seed{seed}" / f"{benchmark}.csv")
+
+
+def metrics(config: dict, method: str, seed, benchmark: str) -> str:
+    return str(_p(config, "results") / "metrics" / method / f"seed{seed}" / f"{benchmark}.json")
+
+
+def all_metrics(config: dict) -> list[str]:
+    return [
+        metrics(config, method, seed, bench)
+        for method in [*model_methods(config), *classical_methods(config)]
+        for seed in method_seeds(config, method)
+        for bench in config["datasets"]["benchmarks"]
+    ]
+
+
+def all_train_logs(config: dict) -> list[str]:
+    return [
+        str(Path(grpo_model(config, ab, seed)) / "train_log.csv")
+        for ab in grpo_ablations(config)
+        for seed in config["seeds"]
+    ]
+
+
+def tables_dir(config: dict) -> Path:
+    return _p(config, "results") / "tables"
+
+
+def figures_dir(config: dict) -> Path:
+    return _p(config, "results") / "figures"
+
+
+# ----------------------------------------------------------------------------- launching
+ACCELERATE_CONFIG_DIR = Path("workflow") / "accelerate"
+
+
+def launcher(config: dict) -> str:
+    """Command prefix of the training stages: plain `mgiqa`, or `accelerate launch` for several processes."""
+    compute = config["compute"]
+    acc = compute.get("accelerate_config")
+    nproc = int(compute.get("num_processes", 1))
+    if acc is None and nproc == 1:
+        return "mgiqa"
+    acc_file = ACCELERATE_CONFIG_DIR / f"{acc or 'ddp'}.yaml"
+    cpu = " --cpu" if compute.get("backend", "cpu") == "cpu" else ""
+    return f"accelerate launch --config_file {acc_file} --num_processes {nproc}{cpu} -m mgiqa"

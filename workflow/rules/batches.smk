@@ -1,0 +1,29 @@
+# GRPO batch plans: seeded, domain-homogeneous batches of B images (one plan per ablation).
+
+
+rule batch_plan:
+    input:
+        tables=lambda w: [P.prepared(config, d) for d in P.ablation_train_datasets(config, REG, w.ablation)],
+    output:
+        plan=f"{DATA}/batches/{{ablation}}.csv",
+    log:
+        f"{LOGS}/batch_plan/{{ablation}}.log",
+    benchmark:
+        f"{BENCH}/batch_plan/{{ablation}}.tsv"
+    params:
+        scope=lambda w: P.batch_scope(config, w.ablation),
+        batches=config["batches"],
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mgiqa batch-plan --config {CONFIG} --tables {input.tables} --scope {params.scope}"
+        " --name {wildcards.ablation} -o {output.plan} > {log} 2>&1"
+
+
+rule batch_plans:
+    # target: the batch plan of every GRPO branch
+    input:
+        plans=[P.batch_plan(config, a) for a in P.grpo_ablations(config)],

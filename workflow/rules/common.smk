@@ -1,0 +1,28 @@
+# Shared set-up: validate the config, load the dataset registry, name the folders.
+# Every function called here lives in src/mgiqa (tested there); no logic in rule files.
+from mgiqa import pipeline as P
+from mgiqa.config import validate_config, write_effective_config
+
+
+validate_config(config, "snakemake config")
+REG = P.registry(config)
+P.check_datasets_known(config, REG)
+
+DATA = config["paths"]["data"]
+MODELS = config["paths"]["models"]
+RESULTS = config["paths"]["results"]
+LOGS = "logs"
+BENCH = "benchmarks"
+ENV = "../../envs/mgiqa.yaml"
+# the merged config the `mgiqa` stages read (rewritten only when it changes)
+CONFIG = write_effective_config(config, f"{RESULTS}/config.effective.yaml")
+LAUNCH = P.launcher(config)  # `mgiqa`, or `accelerate launch ... -m mgiqa` for multi-process training
+COMPUTE = config["compute"]
+
+
+wildcard_constraints:
+    dataset="|".join(P.all_datasets(config)),
+    benchmark="|".join(config["datasets"]["benchmarks"]),
+    ablation="|".join(config["ablations"]),
+    prompt="attribute|overall",
+    seed=r"\d+",

@@ -1,0 +1,71 @@
+# Data stage: download (or generate, for the demo) -> canonical label table -> table joined with images.
+
+
+rule fetch_dataset:
+    output:
+        marker=f"{DATA}/raw/{{dataset}}/.complete",
+    log:
+        f"{LOGS}/fetch/{{dataset}}.log",
+    benchmark:
+        f"{BENCH}/fetch/{{dataset}}.tsv"
+    params:
+        sources=lambda w: REG[w.dataset]["sources"],
+        raw_root=f"{DATA}/raw",
+    resources:
+        mem_mb=2000,
+        runtime=240,
+    conda:
+        ENV
+    shell:
+        "mgiqa fetch {wildcards.dataset} --config {CONFIG} --raw-root {params.raw_root} > {log} 2>&1"
+
+
+rule labels:
+    input:
+        marker=rules.fetch_dataset.output.marker,
+    output:
+        table=f"{DATA}/tables/{{dataset}}.csv",
+    log:
+        f"{LOGS}/labels/{{dataset}}.log",
+    benchmark:
+        f"{BENCH}/labels/{{dataset}}.tsv"
+    params:
+        label_file=lambda w: P.label_file(config, REG, w.dataset),
+        entry=lambda w: REG[w.dataset]["labels"],
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "mgiqa labels {wildcards.dataset} {params.label_file} -o {output.table} > {log} 2>&1"
+
+
+rule prepare:
+    input:
+        table=rules.labels.output.table,
+        marker=rules.fetch_dataset.output.marker,
+    output:
+        prepared=f"{DATA}/prepared/{{dataset}}.csv",
+        report=f"{DATA}/prepared/{{dataset}}.report.json",
+    log:
+        f"{LOGS}/prepare/{{dataset}}.log",
+    benchmark:
+        f"{BENCH}/prepare/{{dataset}}.tsv"
+    params:
+        allow_missing=config["datasets"].get("allow_missing_images", False),
+        dataset_root=lambda w: f"{DATA}/raw/{w.dataset}",
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    shell:
+        "mgiqa prepare --config {CONFIG} --dataset {wildcards.dataset} --table {input.table}"
+        " --dataset-root {params.dataset_root} -o {output.prepared} --report {output.report} > {log} 2>&1"
+
+
+rule data:
+    # target: every dataset of the config, downloaded/generated, parsed and checked
+    input:
+        prepared=[P.prepared(config, d) for d in P.all_datasets(config)],

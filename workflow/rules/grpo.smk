@@ -1,0 +1,38 @@
+# GRPO with the multi-dimensional Thurstone reward: one branch per ablation and seed.
+
+
+rule grpo:
+    input:
+        model=lambda w: P.grpo_start_model(config, w.ablation, w.seed),
+        tables=lambda w: [P.prepared(config, d) for d in P.ablation_train_datasets(config, REG, w.ablation)],
+        plan=f"{DATA}/batches/{{ablation}}.csv",
+    output:
+        model=directory(f"{MODELS}/grpo/{{ablation}}/seed{{seed}}"),
+    log:
+        f"{LOGS}/grpo/{{ablation}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/grpo/{{ablation}}_seed{{seed}}.tsv"
+    params:
+        ablation=lambda w: config["ablations"][w.ablation],
+        grpo=config["grpo"],
+        reward=config["reward"],
+        generation=config["generation"],
+        launch=LAUNCH,
+    threads: max(2, COMPUTE.get("num_processes", 1))
+    resources:
+        mem_mb=COMPUTE.get("mem_mb", 8000),
+        runtime=COMPUTE.get("runtime_min", 60),
+        gpu=COMPUTE.get("gpus", 0),
+    conda:
+        ENV
+    shell:
+        "{params.launch} grpo --config {CONFIG} --ablation {wildcards.ablation} --seed {wildcards.seed}"
+        " --model {input.model} --tables {input.tables} --batch-plan {input.plan}"
+        " -o {output.model} > {log} 2>&1"
+
+
+rule train:
+    # target: every trained branch (GRPO per ablation and seed, and the SFT-only models)
+    input:
+        grpo=[P.grpo_model(config, a, s) for a in P.grpo_ablations(config) for s in config["seeds"]],
+        sft=[P.sft_model(config, p, s) for p in P.sft_prompts(config) for s in config["seeds"]],

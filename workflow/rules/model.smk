@@ -1,0 +1,65 @@
+# Base model: the demo builds a tiny Qwen2.5-VL offline and pretrains it to see (on a task disjoint from
+# the benchmarks); the paper config fetches Qwen2.5-VL-7B-Instruct (or uses a local path).
+
+if config["model"]["source"] == "tiny":
+
+    rule build_tiny_model:
+        output:
+            model=directory(P.base_init_model(config)),
+        log:
+            f"{LOGS}/model/build_tiny_model.log",
+        benchmark:
+            f"{BENCH}/model/build_tiny_model.tsv"
+        params:
+            tiny=config["model"]["tiny"],
+            image_size=config["model"]["image_size"],
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            ENV
+        shell:
+            "mgiqa build-model --config {CONFIG} -o {output.model} > {log} 2>&1"
+
+    rule pretrain_base_model:
+        input:
+            model=P.base_init_model(config),
+            tables=[P.prepared(config, d) for d in config["datasets"].get("pretrain", [])],
+        output:
+            model=directory(P.base_model(config)),
+        log:
+            f"{LOGS}/model/pretrain.log",
+        benchmark:
+            f"{BENCH}/model/pretrain.tsv"
+        params:
+            pretrain=config["pretrain"],
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=60,
+        conda:
+            ENV
+        shell:
+            "mgiqa pretrain --config {CONFIG} --model {input.model} --tables {input.tables}"
+            " -o {output.model} > {log} 2>&1"
+
+else:
+
+    rule fetch_base_model:
+        output:
+            model=directory(P.base_model(config)),
+        log:
+            f"{LOGS}/model/fetch_base_model.log",
+        benchmark:
+            f"{BENCH}/model/fetch_base_model.tsv"
+        params:
+            source=config["model"]["source"],
+            model_id=config["model"].get("hub_id"),
+            revision=config["model"].get("revision"),
+        resources:
+            mem_mb=4000,
+            runtime=120,
+        conda:
+            ENV
+        shell:
+            "mgiqa build-model --config {CONFIG} -o {output.model} > {log} 2>&1"

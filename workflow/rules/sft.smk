@@ -1,0 +1,27 @@
+# SFT warmup (TRL SFTTrainer), one per prompt kind and seed, shared by every ablation using that prompt.
+
+
+rule sft:
+    input:
+        model=P.base_model(config),
+        tables=lambda w: [P.prepared(config, d) for d in P.sft_train_datasets(config, REG, w.prompt)],
+    output:
+        model=directory(f"{MODELS}/sft/{{prompt}}/seed{{seed}}"),
+    log:
+        f"{LOGS}/sft/{{prompt}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/sft/{{prompt}}_seed{{seed}}.tsv"
+    params:
+        sft=config["sft"],
+        model=config["model"],
+        launch=LAUNCH,
+    threads: max(2, COMPUTE.get("num_processes", 1))
+    resources:
+        mem_mb=COMPUTE.get("mem_mb", 8000),
+        runtime=COMPUTE.get("runtime_min", 60),
+        gpu=COMPUTE.get("gpus", 0),
+    conda:
+        ENV
+    shell:
+        "{params.launch} sft --config {CONFIG} --prompt {wildcards.prompt} --seed {wildcards.seed}"
+        " --model {input.model} --tables {input.tables} -o {output.model} > {log} 2>&1"
