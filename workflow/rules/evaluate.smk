@@ -22,6 +22,7 @@ rule predict:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
         gpu=min(1, COMPUTE.get("gpus", 0)),
+        slurm_partition=COMPUTE.get("partition") or "",
     conda:
         ENV
     shell:

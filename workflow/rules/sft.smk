@@ -20,6 +20,7 @@ rule sft:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
         gpu=COMPUTE.get("gpus", 0),
+        slurm_partition=COMPUTE.get("partition") or "",
     conda:
         ENV
     shell:
