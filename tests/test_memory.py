@@ -5,15 +5,28 @@ from __future__ import annotations
 import pytest
 
 from mgiqa.errors import MgiqaError
-from mgiqa.memory import GIB, KNOWN_MODELS, ModelShape, check_fits, estimate_for_config, estimate_training_memory
+from mgiqa.memory import (
+    GIB,
+    KNOWN_MODELS,
+    ModelShape,
+    check_fits,
+    estimate_for_config,
+    estimate_training_memory,
+)
 
 SHAPE = ModelShape(n_params=1_000_000_000, hidden_size=1024, num_layers=10, num_kv_heads=2, head_dim=64)
 
 
 def _est(**kw):
     args = dict(
-        stage="sft", num_gpus=4, zero_stage=0, dtype="bfloat16", sequences_per_gpu=1, seq_len=100,
-        gen_len=0, gradient_checkpointing=False,
+        stage="sft",
+        num_gpus=4,
+        zero_stage=0,
+        dtype="bfloat16",
+        sequences_per_gpu=1,
+        seq_len=100,
+        gen_len=0,
+        gradient_checkpointing=False,
     )
     return estimate_training_memory(SHAPE, **(args | kw))
 

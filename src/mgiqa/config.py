@@ -47,13 +47,19 @@ def _check_cross_references(config: dict, source) -> None:
         if isinstance(spec["train"], list):
             unknown = set(spec["train"]) - set(config["datasets"]["train"])
             if unknown:
-                raise ConfigError(f"{source}: ablations.{name}.train: not in datasets.train: {sorted(unknown)}")
+                raise ConfigError(
+                    f"{source}: ablations.{name}.train: not in datasets.train: {sorted(unknown)}"
+                )
     # A dataset may both train and evaluate only through disjoint splits (training reads split == train,
     # evaluation split == test); mgiqa.pipeline.check_datasets_known verifies the registry declares a split.
 
 
 def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path) if path else DEFAULT_CONFIG
+    return validate_config(_read_yaml(path), path)
+
+
+def _read_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
             config = yaml.safe_load(f)
@@ -63,7 +69,26 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a config must be a mapping")
-    return validate_config(config, path)
+    return config
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Snakemake's merge of config files: mappings merge recursively, everything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_merged_config(paths: list[str | os.PathLike]) -> dict:
+    """Configs merged in order (the first is usually config/config.yaml), then validated."""
+    config: dict = {}
+    for path in paths:
+        config = deep_merge(config, _read_yaml(Path(path)))
+    return validate_config(config, " + ".join(map(str, paths)))
 
 
 def derive_seed(config: dict, *parts: Any) -> int:

@@ -117,7 +117,15 @@ def estimate_training_memory(
     activations = sequences_per_gpu * seq_len * shape.num_layers * act_per_token_layer
     kv = 0.0
     if stage == "grpo":
-        kv = 2 * shape.num_layers * shape.num_kv_heads * shape.head_dim * (seq_len + gen_len) * sequences_per_gpu * b
+        kv = (
+            2
+            * shape.num_layers
+            * shape.num_kv_heads
+            * shape.head_dim
+            * (seq_len + gen_len)
+            * sequences_per_gpu
+            * b
+        )
     return MemoryEstimate(
         weights_gib=weights / GIB,
         gradients_gib=grads / GIB,
@@ -132,7 +140,9 @@ def estimate_training_memory(
 ZERO_STAGES = {None: 0, "ddp": 0, "zero2": 2, "zero3": 3}
 
 
-def estimate_for_config(config: dict, stage: str, shape: ModelShape, prompt_tokens: int = 512) -> MemoryEstimate:
+def estimate_for_config(
+    config: dict, stage: str, shape: ModelShape, prompt_tokens: int = 512
+) -> MemoryEstimate:
     compute = config["compute"]
     lora = config["sft"].get("lora", {})
     if stage == "grpo":

@@ -67,7 +67,9 @@ def ablation_train_datasets(config: dict, reg: dict, ablation: str) -> list[str]
     else:
         chosen = [d for d in pool if reg[d]["domain"] == train]
     if not chosen:
-        raise ConfigError(f"ablations.{ablation}.train: {train!r} selects no dataset of datasets.train {pool}")
+        raise ConfigError(
+            f"ablations.{ablation}.train: {train!r} selects no dataset of datasets.train {pool}"
+        )
     return chosen
 
 
@@ -157,6 +159,19 @@ def metrics(config: dict, method: str, seed, benchmark: str) -> str:
     return str(_p(config, "results") / "metrics" / method / f"seed{seed}" / f"{benchmark}.json")
 
 
+def per_benchmark(config: dict, kind: str, method: str = "{method}", seed="{seed}") -> list[str]:
+    """One file per benchmark of a (method, seed) job: predictions (.csv) or metrics (.json).
+
+    With the default arguments the paths keep `{method}` and `{seed}` as Snakemake wildcards.
+    """
+    fn = {"predictions": predictions, "metrics": metrics}[kind]
+    return [fn(config, method, seed, bench) for bench in config["datasets"]["benchmarks"]]
+
+
+def method_dir(config: dict, kind: str, method: str = "{method}", seed="{seed}") -> str:
+    return str(_p(config, "results") / kind / method / f"seed{seed}")
+
+
 def all_metrics(config: dict) -> list[str]:
     return [
         metrics(config, method, seed, bench)
@@ -166,12 +181,9 @@ def all_metrics(config: dict) -> list[str]:
     ]
 
 
-def all_train_logs(config: dict) -> list[str]:
-    return [
-        str(Path(grpo_model(config, ab, seed)) / "train_log.csv")
-        for ab in grpo_ablations(config)
-        for seed in config["seeds"]
-    ]
+def all_grpo_models(config: dict) -> list[str]:
+    """Every GRPO checkpoint folder (each holds its per-step `train_log.csv`)."""
+    return [grpo_model(config, ab, seed) for ab in grpo_ablations(config) for seed in config["seeds"]]
 
 
 def tables_dir(config: dict) -> Path:

@@ -38,7 +38,7 @@ rule labels:
     conda:
         ENV
     shell:
-        "mgiqa labels {wildcards.dataset} {params.label_file} -o {output.table} > {log} 2>&1"
+        "mgiqa labels {wildcards.dataset} {params.label_file} --config {CONFIG} -o {output.table} > {log} 2>&1"
 
 
 rule prepare:

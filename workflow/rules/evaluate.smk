@@ -1,23 +1,24 @@
-# Evaluation: predictions of every method on every benchmark, then metrics per (method, seed, benchmark).
+# Evaluation: one job per (method, seed) covers every benchmark (the model loads once), then metrics.
 
 
 rule predict:
     input:
         model=lambda w: P.method_model(config, w.method, w.seed),
-        table=f"{DATA}/prepared/{{benchmark}}.csv",
+        tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
     output:
-        predictions=f"{RESULTS}/predictions/{{method}}/seed{{seed}}/{{benchmark}}.csv",
+        predictions=P.per_benchmark(config, "predictions"),
     log:
-        f"{LOGS}/predict/{{method}}_seed{{seed}}_{{benchmark}}.log",
+        f"{LOGS}/predict/{{method}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/predict/{{method}}_seed{{seed}}_{{benchmark}}.tsv"
+        f"{BENCH}/predict/{{method}}_seed{{seed}}.tsv"
     wildcard_constraints:
         method="|".join(P.model_methods(config)),
     params:
         prompt=lambda w: P.method_prompt(config, w.method),
+        out_dir=lambda w: P.method_dir(config, "predictions", w.method, w.seed),
         evaluation=config["evaluation"],
         generation=config["generation"],
-    threads: 1
+    threads: 2
     resources:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
@@ -26,21 +27,23 @@ rule predict:
     conda:
         ENV
     shell:
-        "mgiqa predict --config {CONFIG} --model {input.model} --benchmark-table {input.table}"
-        " --prompt {params.prompt} -o {output.predictions} > {log} 2>&1"
+        "mgiqa predict --config {CONFIG} --model {input.model} --prompt {params.prompt}"
+        " --benchmark-tables {input.tables} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule classical:
     input:
-        table=f"{DATA}/prepared/{{benchmark}}.csv",
+        tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
     output:
-        predictions=f"{RESULTS}/predictions/classical_{{measure}}/seed0/{{benchmark}}.csv",
+        predictions=P.per_benchmark(config, "predictions", method="classical_{measure}", seed=0),
     log:
-        f"{LOGS}/classical/{{measure}}_{{benchmark}}.log",
+        f"{LOGS}/classical/{{measure}}.log",
     benchmark:
-        f"{BENCH}/classical/{{measure}}_{{benchmark}}.tsv"
+        f"{BENCH}/classical/{{measure}}.tsv"
     wildcard_constraints:
         measure="|".join(config["evaluation"].get("classical", [])) or "none",
+    params:
+        out_dir=lambda w: P.method_dir(config, "predictions", f"classical_{w.measure}", 0),
     threads: 1
     resources:
         mem_mb=2000,
@@ -48,28 +51,29 @@ rule classical:
     conda:
         ENV
     shell:
-        "mgiqa classical --config {CONFIG} --benchmark-table {input.table} --measure {wildcards.measure}"
-        " -o {output.predictions} > {log} 2>&1"
+        "mgiqa classical --config {CONFIG} --measure {wildcards.measure} --benchmark-tables {input.tables}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule metrics:
     input:
-        predictions=f"{RESULTS}/predictions/{{method}}/seed{{seed}}/{{benchmark}}.csv",
+        predictions=P.per_benchmark(config, "predictions"),
     output:
-        metrics=f"{RESULTS}/metrics/{{method}}/seed{{seed}}/{{benchmark}}.json",
+        metrics=P.per_benchmark(config, "metrics"),
     log:
-        f"{LOGS}/metrics/{{method}}_seed{{seed}}_{{benchmark}}.log",
+        f"{LOGS}/metrics/{{method}}_seed{{seed}}.log",
     benchmark:
-        f"{BENCH}/metrics/{{method}}_seed{{seed}}_{{benchmark}}.tsv"
+        f"{BENCH}/metrics/{{method}}_seed{{seed}}.tsv"
     params:
+        out_dir=lambda w: P.method_dir(config, "metrics", w.method, w.seed),
         evaluation=config["evaluation"],
     resources:
-        mem_mb=1000,
+        mem_mb=2000,
         runtime=10,
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {CONFIG} --predictions {input.predictions} -o {output.metrics} > {log} 2>&1"
+        "mgiqa metrics --config {CONFIG} --predictions {input.predictions} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule evaluate:

@@ -35,5 +35,5 @@ rule grpo:
 rule train:
     # target: every trained branch (GRPO per ablation and seed, and the SFT-only models)
     input:
-        grpo=[P.grpo_model(config, a, s) for a in P.grpo_ablations(config) for s in config["seeds"]],
+        grpo=P.all_grpo_models(config),
         sft=[P.sft_model(config, p, s) for p in P.sft_prompts(config) for s in config["seeds"]],

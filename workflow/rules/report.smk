@@ -4,7 +4,7 @@
 rule figures:
     input:
         metrics=P.all_metrics(config),
-        train_logs=P.all_train_logs(config),
+        grpo_models=P.all_grpo_models(config),
     output:
         srcc_bars=f"{RESULTS}/figures/srcc_by_benchmark.png",
         scatter=f"{RESULTS}/figures/pred_vs_mos.png",

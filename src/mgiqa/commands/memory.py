@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     elif config["model"].get("hub_id") in KNOWN_MODELS and config["model"]["source"] == "hub":
         shape = KNOWN_MODELS[config["model"]["hub_id"]]
     else:
-        raise ConfigError(f"memory: no config.json under {args.model!r} and no known shape for the config's model")
+        raise ConfigError(
+            f"memory: no config.json under {args.model!r} and no known shape for the config's model"
+        )
     estimate = estimate_for_config(config, args.stage, shape, prompt_tokens=args.prompt_tokens)
     print(json.dumps({"stage": args.stage, "n_params": shape.n_params, **estimate.as_dict()}, indent=2))
     available = args.available_gib or config["compute"].get("gpu_memory_gb")
