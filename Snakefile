@@ -19,4 +19,4 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        rules.tables.output.main,
+        rules.tables.output.main_csv,

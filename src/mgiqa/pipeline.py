@@ -181,6 +181,29 @@ def all_metrics(config: dict) -> list[str]:
     ]
 
 
+def all_predictions(config: dict) -> list[str]:
+    return [
+        predictions(config, method, seed, bench)
+        for method in [*model_methods(config), *classical_methods(config)]
+        for seed in method_seeds(config, method)
+        for bench in config["datasets"]["benchmarks"]
+    ]
+
+
+FIGURES = ("srcc_by_benchmark", "pred_vs_mos", "training_rewards", "ablation_deltas", "attribute_srcc")
+TABLES = ("main", "ablations", "attributes", "significance")
+
+
+def figure_files(config: dict) -> dict[str, str]:
+    return {
+        f"{name}_{ext}": str(figures_dir(config) / f"{name}.{ext}") for name in FIGURES for ext in ("png", "pdf")
+    }
+
+
+def table_files(config: dict) -> dict[str, str]:
+    return {f"{name}_{ext}": str(tables_dir(config) / f"{name}.{ext}") for name in TABLES for ext in ("csv", "md")}
+
+
 def all_grpo_models(config: dict) -> list[str]:
     """Every GRPO checkpoint folder (each holds its per-step `train_log.csv`)."""
     return [grpo_model(config, ab, seed) for ab in grpo_ablations(config) for seed in config["seeds"]]

@@ -58,6 +58,7 @@ rule classical:
 rule metrics:
     input:
         predictions=P.per_benchmark(config, "predictions"),
+        tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
     output:
         metrics=P.per_benchmark(config, "metrics"),
     log:
@@ -73,7 +74,8 @@ rule metrics:
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {CONFIG} --predictions {input.predictions} --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa metrics --config {CONFIG} --predictions {input.predictions} --benchmark-tables {input.tables}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule evaluate:

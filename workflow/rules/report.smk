@@ -4,13 +4,10 @@
 rule figures:
     input:
         metrics=P.all_metrics(config),
+        predictions=P.all_predictions(config),
         grpo_models=P.all_grpo_models(config),
     output:
-        srcc_bars=f"{RESULTS}/figures/srcc_by_benchmark.png",
-        scatter=f"{RESULTS}/figures/pred_vs_mos.png",
-        curves=f"{RESULTS}/figures/training_rewards.png",
-        ablations=f"{RESULTS}/figures/ablation_deltas.png",
-        attributes=f"{RESULTS}/figures/attribute_srcc.png",
+        **P.figure_files(config),
     log:
         f"{LOGS}/report/figures.log",
     benchmark:
@@ -34,20 +31,17 @@ rule figures:
 rule tables:
     input:
         metrics=P.all_metrics(config),
+        predictions=P.all_predictions(config),
         figures=rules.figures.output,
     output:
-        main=f"{RESULTS}/tables/main.csv",
-        main_md=f"{RESULTS}/tables/main.md",
-        ablations=f"{RESULTS}/tables/ablations.csv",
-        ablations_md=f"{RESULTS}/tables/ablations.md",
-        attributes=f"{RESULTS}/tables/attributes.csv",
-        attributes_md=f"{RESULTS}/tables/attributes.md",
+        **P.table_files(config),
     log:
         f"{LOGS}/report/tables.log",
     benchmark:
         f"{BENCH}/report/tables.tsv"
     params:
         metrics_root=f"{RESULTS}/metrics",
+        predictions_root=f"{RESULTS}/predictions",
         out_dir=f"{RESULTS}/tables",
         evaluation=config["evaluation"],
     resources:
@@ -56,4 +50,5 @@ rule tables:
     conda:
         ENV
     shell:
-        "mgiqa tables --config {CONFIG} --metrics-root {params.metrics_root} --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa tables --config {CONFIG} --metrics-root {params.metrics_root}"
+        " --predictions-root {params.predictions_root} --out-dir {params.out_dir} > {log} 2>&1"

@@ -1,0 +1,3 @@
+"""Evaluation: metrics (`metrics`), prediction tables and `evaluate_predictions` (`predictions`),
+classical no-reference baselines (`classical`), literature numbers (`reported`), result tables (`tables`,
+rendered by `markdown`) and figures (`figures`)."""

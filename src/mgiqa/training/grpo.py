@@ -1,0 +1,184 @@
+"""GRPO with TRL's GRPOTrainer, the batch-plan sampler and the multi-dimensional Thurstone reward.
+
+`PlanGRPOTrainer` changes one thing in TRL's trainer: the train sampler. Each process's generation batch
+(per_device_train_batch_size x steps_per_generation = B x K rows) is one plan batch: B images of one
+comparison scope, each repeated K = num_generations times. TRL calls the reward function once per
+generation batch with all its B x K completions, so the pairwise fidelity reward compares the images of
+that batch, and only those (RL2R: "pairs are formed inside one device's batch").
+
+The reward is one TRL reward function (`mgiqa_total`, weight 1): the weighted multi-attribute fidelity plus
+the weighted format reward, computed in a single pass; its components and the parse-failure rate are logged
+through TRL's `log_metric` (see `mgiqa.training.reward_adapter`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from mgiqa.config import ablation, derive_seed
+from mgiqa.errors import ConfigError
+from mgiqa.io import read_table
+from mgiqa.training import datasets as ds
+from mgiqa.training.checkpoints import (
+    finalize_output,
+    latest_checkpoint,
+    prepare_work_dir,
+    run_fingerprint,
+    work_dir_for,
+)
+from mgiqa.training.logging_callback import GRPO_COLUMNS, CsvLogCallback
+from mgiqa.training.reward_adapter import reward_from_config
+from mgiqa.training.sampler import (
+    BatchPlanSampler,
+    check_single_scale,
+    plan_batch_indices,
+    select_plan_batches,
+)
+from mgiqa.training.trainer_args import common_args, model_init_kwargs
+
+log = logging.getLogger(__name__)
+
+CONFIG_SECTIONS = ("model", "generation", "grpo", "batches", "reward")
+
+
+def _trainer_class():
+    from trl import GRPOTrainer
+
+    class PlanGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose generation batches are the batch plan's batches (one per process and step)."""
+
+        def __init__(self, *args, plan_batches: list[list[int]], **kwargs):
+            self.plan_batches = plan_batches
+            super().__init__(*args, **kwargs)
+            images_per_batch = len(plan_batches[0])
+            local = self.args.per_device_train_batch_size * self.args.steps_per_generation
+            if local != images_per_batch * self.num_generations:
+                raise ConfigError(
+                    f"generation batch per process is {local} rows, but a plan batch gives "
+                    f"{images_per_batch} images x {self.num_generations} generations"
+                )
+
+        def _get_train_sampler(self, dataset=None):
+            return BatchPlanSampler(
+                self.plan_batches,
+                num_generations=self.num_generations,
+                repeat_count=self.num_iterations * self.args.steps_per_generation,
+                num_processes=self.accelerator.num_processes,
+                seed=self.args.seed,
+            )
+
+    return PlanGRPOTrainer
+
+
+def grpo_args(config: dict, work_dir: Path, seed: int):
+    """TRL GRPOConfig from the config: one plan batch (B x K rows) per process per optimizer step."""
+    from trl import GRPOConfig
+
+    grpo = config["grpo"]
+    k = int(grpo["num_generations"])
+    b = int(config["batches"]["images_per_batch"])
+    accumulation = int(grpo.get("gradient_accumulation_steps", 1))
+    if (b * k) % accumulation:
+        raise ConfigError(
+            f"grpo.gradient_accumulation_steps={accumulation} must divide images_per_batch x num_generations = {b * k}"
+        )
+    return GRPOConfig(
+        **common_args(config, work_dir, seed, grpo, accumulation),
+        per_device_train_batch_size=b * k // accumulation,
+        num_generations=k,
+        max_completion_length=int(grpo.get("max_completion_length", config["generation"]["max_new_tokens"])),
+        temperature=float(grpo.get("temperature", 1.0)),
+        beta=float(grpo["beta"]),
+        epsilon=float(grpo.get("epsilon", 0.2)),
+        loss_type=grpo.get("loss_type", "grpo"),
+        scale_rewards="group",  # RL2R: (r - group mean) / (group std + 1e-4)
+        num_iterations=1,
+        model_init_kwargs=model_init_kwargs(config),
+        use_vllm=bool(config["compute"].get("vllm", False)),
+        vllm_mode="colocate",
+        log_completions=False,
+    )
+
+
+def train_grpo(
+    config: dict,
+    ablation_name: str,
+    seed: int,
+    model_dir: str | os.PathLike,
+    tables: Sequence[str | os.PathLike],
+    batch_plan: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    callbacks: Sequence = (),
+) -> dict:
+    """Run (or resume) GRPO for one ablation and seed; write the final model to `output_dir`."""
+    from accelerate import PartialState
+    from transformers import set_seed
+
+    from mgiqa.model.loading import check_model_dir, load_processor
+
+    spec = ablation(config, ablation_name)
+    if not spec["grpo"]:
+        raise ConfigError(f"ablations.{ablation_name}: grpo is false; its model is the SFT checkpoint")
+    model_dir, output_dir, batch_plan = Path(model_dir), Path(output_dir), Path(batch_plan)
+    check_model_dir(model_dir)
+    prompt_kind = spec["prompt"]
+
+    table = ds.read_prepared_tables(tables)
+    datasets = ds.training_datasets(table, spec["train"], config)
+    rows = ds.training_rows(table, datasets)
+    plan = select_plan_batches(read_table(batch_plan), datasets, source=str(batch_plan))
+    if spec["alignment"]:
+        check_single_scale(plan, source=str(batch_plan))
+    batches = plan_batch_indices(
+        plan, list(zip(rows["dataset"], rows["image"], strict=True)), source=str(batch_plan)
+    )
+    expected = int(config["batches"]["images_per_batch"])
+    if len(batches[0]) != expected:
+        raise ConfigError(
+            f"{batch_plan}: batches hold {len(batches[0])} images, batches.images_per_batch is {expected}"
+        )
+    image_size = int(config["model"]["image_size"])
+    dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=False)
+    reward = reward_from_config(config, spec)
+
+    run_seed = derive_seed(config, "grpo", ablation_name, seed)
+    set_seed(run_seed)
+    work = work_dir_for(output_dir)
+    settings = {
+        "stage": "grpo",
+        "ablation": spec,
+        "seed": seed,
+        "config": {k: config[k] for k in CONFIG_SECTIONS},
+        "vllm": config["compute"].get("vllm", False),
+    }
+    state = PartialState()
+    if state.is_main_process:
+        prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables, batch_plan]))
+        latest_checkpoint(work)  # removes checkpoints a kill left incomplete
+    state.wait_for_everyone()
+    resume = latest_checkpoint(work, remove_incomplete=False)
+
+    processor = load_processor(model_dir, image_size)
+    processor.tokenizer.padding_side = "left"
+    log_path = work / "train_log.csv"
+    trainer = _trainer_class()(
+        model=str(model_dir),
+        reward_funcs=[reward],
+        args=grpo_args(config, work, run_seed),
+        train_dataset=dataset,
+        processing_class=processor,
+        callbacks=[CsvLogCallback(log_path, GRPO_COLUMNS), *callbacks],
+        plan_batches=batches,
+    )
+    if resume is not None:
+        log.info("resuming GRPO from %s", resume)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    finalize_output(trainer, processor, output_dir, extra_files=(log_path,))
+    if state.is_main_process:
+        shutil.rmtree(work)
+    return {"output": output_dir, "resumed_from": resume, "global_step": trainer.state.global_step}

@@ -1,0 +1,129 @@
+"""SFT warmup with TRL's SFTTrainer: image + prompt -> the target response rendered from the labels.
+
+The dataset is in TRL's conversational prompt-completion form with an `image` column, so TRL's
+vision-language collator builds the inputs and, with `completion_only_loss`, the loss covers the
+response tokens only. Full fine-tuning, or LoRA (PEFT) when `sft.lora.enabled`: the adapter is merged into
+the saved weights, so downstream stages load a plain model. SFT is shared by every ablation with the same
+prompt kind: it trains on the split=train rows of all `datasets.train`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from mgiqa.config import derive_seed
+from mgiqa.errors import ConfigError
+from mgiqa.training import datasets as ds
+from mgiqa.training.checkpoints import (
+    finalize_output,
+    latest_checkpoint,
+    prepare_work_dir,
+    run_fingerprint,
+    work_dir_for,
+)
+from mgiqa.training.logging_callback import SFT_COLUMNS, CsvLogCallback
+from mgiqa.training.trainer_args import common_args, model_init_kwargs
+
+log = logging.getLogger(__name__)
+
+CONFIG_SECTIONS = ("model", "sft")
+
+
+def sft_args(config: dict, work_dir: Path, seed: int):
+    from trl import SFTConfig
+
+    sft = config["sft"]
+    return SFTConfig(
+        **common_args(config, work_dir, seed, sft, int(sft.get("gradient_accumulation_steps", 1))),
+        per_device_train_batch_size=int(sft["batch_size"]),
+        completion_only_loss=True,
+        remove_unused_columns=False,  # the collator reads image/prompt/completion; the rest is ignored
+        max_length=None,  # never truncate: the image tokens sit inside the prompt
+        model_init_kwargs=model_init_kwargs(config),
+    )
+
+
+def lora_config(config: dict):
+    """A PEFT LoraConfig when sft.lora.enabled, else None."""
+    lora = config["sft"].get("lora") or {}
+    if not lora.get("enabled", False):
+        return None
+    from peft import LoraConfig
+
+    missing = [k for k in ("r", "alpha", "dropout") if k not in lora]
+    if missing:
+        raise ConfigError(f"sft.lora: missing {missing}")
+    return LoraConfig(
+        r=int(lora["r"]),
+        lora_alpha=int(lora["alpha"]),
+        lora_dropout=float(lora["dropout"]),
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+
+
+def train_sft(
+    config: dict,
+    prompt_kind: str,
+    seed: int,
+    model_dir: str | os.PathLike,
+    tables: Sequence[str | os.PathLike],
+    output_dir: str | os.PathLike,
+    *,
+    callbacks: Sequence = (),
+) -> dict:
+    """Run (or resume) SFT for one prompt kind and seed; write the final (merged) model to `output_dir`."""
+    from accelerate import PartialState
+    from transformers import set_seed
+    from trl import SFTTrainer
+
+    from mgiqa.model.loading import check_model_dir, load_processor
+
+    model_dir, output_dir = Path(model_dir), Path(output_dir)
+    check_model_dir(model_dir)
+    table = ds.read_prepared_tables(tables)
+    rows = ds.training_rows(table, ds.training_datasets(table, "all", config))
+    image_size = int(config["model"]["image_size"])
+    style = config["sft"].get("target_style", "short")
+    dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=True, target_style=style)
+
+    run_seed = derive_seed(config, "sft", prompt_kind, seed)
+    set_seed(run_seed)
+    work = work_dir_for(output_dir)
+    settings = {
+        "stage": "sft",
+        "prompt": prompt_kind,
+        "seed": seed,
+        "config": {k: config[k] for k in CONFIG_SECTIONS},
+    }
+    state = PartialState()
+    if state.is_main_process:
+        prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables]))
+        latest_checkpoint(work)  # removes checkpoints a kill left incomplete
+    state.wait_for_everyone()
+    resume = latest_checkpoint(work, remove_incomplete=False)
+
+    processor = load_processor(model_dir, image_size)
+    peft_config = lora_config(config)
+    log_path = work / "train_log.csv"
+    trainer = SFTTrainer(
+        model=str(model_dir),
+        args=sft_args(config, work, run_seed),
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=peft_config,
+        callbacks=[CsvLogCallback(log_path, SFT_COLUMNS), *callbacks],
+    )
+    if resume is not None:
+        log.info("resuming SFT from %s", resume)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    finalize_output(
+        trainer, processor, output_dir, merge_lora=peft_config is not None, extra_files=(log_path,)
+    )
+    if state.is_main_process:
+        shutil.rmtree(work)
+    return {"output": output_dir, "resumed_from": resume, "global_step": trainer.state.global_step}

@@ -1,0 +1,117 @@
+"""Resume logic: work dir placement, latest complete checkpoint, stale work dirs, atomic final output."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pandas as pd
+
+from mgiqa.training.checkpoints import (
+    finalize_output,
+    latest_checkpoint,
+    prepare_work_dir,
+    run_fingerprint,
+    work_dir_for,
+)
+from mgiqa.training.logging_callback import CsvLogCallback
+
+
+def make_checkpoint(work, step, complete=True):
+    path = work / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "model.safetensors").write_bytes(b"x")
+    if complete:
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return path
+
+
+def test_work_dir_is_a_hidden_sibling(tmp_path):
+    assert work_dir_for(tmp_path / "grpo" / "seed0") == tmp_path / "grpo" / ".seed0.work"
+
+
+def test_latest_complete_checkpoint(tmp_path):
+    assert latest_checkpoint(tmp_path / "absent") is None
+    assert latest_checkpoint(tmp_path) is None
+    make_checkpoint(tmp_path, 2)
+    best = make_checkpoint(tmp_path, 10)
+    make_checkpoint(tmp_path, 4)
+    partial = make_checkpoint(tmp_path, 12, complete=False)
+    (tmp_path / "checkpoint-x").mkdir()
+    assert latest_checkpoint(tmp_path) == best  # numeric, not lexicographic; the partial one is skipped
+    assert not partial.exists()
+
+
+def test_fingerprint_tracks_settings_and_inputs(tmp_path):
+    f = tmp_path / "table.csv"
+    f.write_text("a\n1\n")
+    a = run_fingerprint({"lr": 1}, [f])
+    assert a == run_fingerprint({"lr": 1}, [f])
+    assert a != run_fingerprint({"lr": 2}, [f])
+    f.write_text("a\n1\n2\n")
+    assert a != run_fingerprint({"lr": 1}, [f])
+
+
+def test_stale_work_dir_is_wiped_matching_one_kept(tmp_path):
+    work = tmp_path / ".seed0.work"
+    prepare_work_dir(work, "abc")
+    make_checkpoint(work, 2)
+    prepare_work_dir(work, "abc")
+    assert latest_checkpoint(work) is not None
+    prepare_work_dir(work, "other")
+    assert latest_checkpoint(work) is None
+    assert json.loads((work / "run.json").read_text())["fingerprint"] == "other"
+
+
+class FakeAccelerator:
+    is_main_process = True
+
+    def wait_for_everyone(self):
+        pass
+
+
+class FakeTrainer:
+    accelerator = FakeAccelerator()
+
+    def save_model(self, path):
+        from pathlib import Path
+
+        (Path(path) / "model.safetensors").write_bytes(b"weights")
+        (Path(path) / "training_args.bin").write_bytes(b"pickle")
+
+
+class FakeProcessor:
+    def save_pretrained(self, path):
+        (path / "processor_config.json").write_text("{}")
+
+
+def test_finalize_replaces_output_atomically(tmp_path):
+    out = tmp_path / "seed0"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    log = tmp_path / "train_log.csv"
+    log.write_text("step,loss\n1,0.5\n")
+    finalize_output(FakeTrainer(), FakeProcessor(), out, extra_files=(log,))
+    assert sorted(p.name for p in out.iterdir()) == [
+        "model.safetensors",
+        "processor_config.json",
+        "train_log.csv",
+    ]
+    assert not any(p.name.startswith(".seed0") for p in tmp_path.iterdir())
+
+
+def test_csv_log_drops_rows_after_resumed_step(tmp_path):
+    path = tmp_path / "train_log.csv"
+    cb = CsvLogCallback(path, {"loss": "loss", "kl": "kl"})
+    state = SimpleNamespace(is_world_process_zero=True, global_step=0)
+    cb.on_train_begin(None, state, None)
+    for step in (1, 2, 3):
+        state.global_step = step
+        cb.on_log(None, state, None, logs={"loss": 0.1 * step} | ({"kl": 0.5} if step != 2 else {}))
+    cb.on_log(None, state, None, logs={"train_loss": 1.0})  # the end-of-training summary is not a step
+    df = pd.read_csv(path)
+    assert df["step"].tolist() == [1, 2, 3] and list(df.columns) == ["step", "loss", "kl"]
+    assert pd.isna(df.loc[1, "kl"])
+    resumed = CsvLogCallback(path, {"loss": "loss", "kl": "kl"})
+    resumed.on_train_begin(None, SimpleNamespace(is_world_process_zero=True, global_step=2), None)
+    assert [r["step"] for r in resumed.rows] == [1, 2]
