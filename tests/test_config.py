@@ -113,7 +113,7 @@ def test_launcher(demo_config):
     assert P.launcher(demo_config) == "mgiqa"
     demo_config["compute"].update(num_processes=2, accelerate_config="ddp")
     assert P.launcher(demo_config) == (
-        "accelerate launch --config_file workflow/accelerate/ddp.yaml --num_processes 2 --cpu -m mgiqa"
+        "accelerate launch --config_file workflow/accelerate/ddp.yaml --num_processes 2 -m mgiqa"
     )
 
 

@@ -228,6 +228,7 @@ def launcher(config: dict) -> str:
     nproc = int(compute.get("num_processes", 1))
     if acc is None and nproc == 1:
         return "mgiqa"
+    # No `--cpu` flag: with it accelerate starts a single process. On CPU the trainers pass use_cpu, and
+    # accelerate's state then joins the torchrun processes over gloo.
     acc_file = ACCELERATE_CONFIG_DIR / f"{acc or 'ddp'}.yaml"
-    cpu = " --cpu" if compute.get("backend", "cpu") == "cpu" else ""
-    return f"accelerate launch --config_file {acc_file} --num_processes {nproc}{cpu} -m mgiqa"
+    return f"accelerate launch --config_file {acc_file} --num_processes {nproc} -m mgiqa"

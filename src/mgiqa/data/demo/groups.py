@@ -1,0 +1,91 @@
+"""Grouped restoration benchmarks: one scene per group, one degraded input, several method outputs.
+
+- Liu13-like (deblurring): groups of 6-8 outputs named `{g}_{k}.png`, the blurred input `{g}_0.png`.
+- SRIQA-Bench-like (x4 super-resolution): groups of 11 outputs `img{g:03d}_m{k:02d}.png`, input `img{g:03d}_lr.png`.
+- Min19 / SHRQ-like (dehazing): groups of 8 outputs `scene{g:03d}_m{k}.png`, hazy input `scene{g:03d}.png`.
+Only comparisons within a group are meaningful (the label files say so by their `ref` column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from mgiqa.data.demo import restoration as rs
+from mgiqa.data.demo.distortions import from_pil
+from mgiqa.data.demo.samples import Context, Sample, group_sizes
+from mgiqa.data.demo.scenes import Composition, render_scene, scene_specs
+
+
+def _grouped(ctx: Context, low: int, high: int):
+    """(group number, scene spec, clean scene, outputs in the group, group rng, framing defects) per group."""
+    sizes = group_sizes(ctx.count, low, high, ctx.rng("group sizes"))
+    for number, (spec, size) in enumerate(
+        zip(scene_specs(ctx.pool, ctx.key, len(sizes), ctx.seed), sizes, strict=True)
+    ):
+        rng = ctx.rng("group", number)
+        composition = Composition(off_centre=float(rng.uniform(0, 0.3)), tilt=float(rng.uniform(0, 0.15)))
+        yield number, spec, render_scene(spec, ctx.size, composition), size, rng, composition.defects()
+
+
+def _maybe(rng: np.random.Generator, probability: float, low: float, high: float) -> float:
+    return float(rng.uniform(low, high)) if rng.random() < probability else 0.0
+
+
+def deblur_plan(ctx: Context) -> Iterator[Sample]:
+    for g, spec, clean, size, rng, framing in _grouped(ctx, 6, 8):
+        blur = float(rng.uniform(0.5, 1.0))
+        blurred = rs.blur_input(clean, blur, rng)
+        ref = f"{g}_0.png"
+        yield Sample(ref, blurred, [*framing, ("motion_blur", blur)], spec.scene_id, labelled=False)
+        for k in range(1, size + 1):
+            recovered = float(rng.uniform(0.05, 0.95))
+            ring = _maybe(rng, 0.6, 0.0, 0.9) * recovered
+            amplified = _maybe(rng, 0.5, 0.0, 0.6) * recovered
+            out = rs.deblur_output(clean, blurred, blur, recovered, ring, amplified, rng)
+            yield Sample(
+                f"{g}_{k}.png", out.image, [*framing, *out.defects], spec.scene_id, meta={"reference": ref}
+            )
+
+
+def super_resolution_plan(ctx: Context) -> Iterator[Sample]:
+    for g, spec, clean, size, rng, framing in _grouped(ctx, 11, 11):
+        low = rs.downsample(clean)
+        ref = f"img{g:03d}_lr.png"
+        yield Sample(ref, from_pil(low), framing, spec.scene_id, labelled=False)
+        for k in range(1, size + 1):
+            out = rs.sr_output(
+                clean,
+                low,
+                recovered=float(rng.uniform(0.0, 0.9)),
+                alias=_maybe(rng, 0.3, 0.2, 1.0),
+                hallucinate=_maybe(rng, 0.4, 0.1, 0.8),
+                ring=_maybe(rng, 0.3, 0.1, 0.7),
+                rng=rng,
+            )
+            name = f"img{g:03d}_m{k:02d}.png"
+            yield Sample(name, out.image, [*framing, *out.defects], spec.scene_id, meta={"reference": ref})
+
+
+def dehaze_plan(ctx: Context) -> Iterator[Sample]:
+    for g, spec, clean, size, rng, framing in _grouped(ctx, 8, 8):
+        strength = float(rng.uniform(0.5, 1.0))
+        depth = rs.depth_map(rng, ctx.size)
+        airlight = np.clip(rng.uniform(0.8, 0.95) + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
+        hazy = rs.haze(clean, strength, depth, airlight)
+        ref = f"scene{g:03d}.png"
+        yield Sample(ref, hazy, [*framing, ("haze", strength)], spec.scene_id, labelled=False)
+        for k in range(1, size + 1):
+            out = rs.dehaze_output(
+                clean,
+                hazy,
+                strength,
+                recovered=float(rng.uniform(0.15, 0.95)),
+                enhance=_maybe(rng, 0.5, 0.05, 0.6),
+                halo=_maybe(rng, 0.4, 0.05, 0.7),
+                amplified_noise=_maybe(rng, 0.3, 0.05, 0.4),
+                rng=rng,
+            )
+            name = f"scene{g:03d}_m{k}.png"
+            yield Sample(name, out.image, [*framing, *out.defects], spec.scene_id, meta={"reference": ref})
