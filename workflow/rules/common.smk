@@ -11,8 +11,8 @@ P.check_datasets_known(config, REG)
 DATA = config["paths"]["data"]
 MODELS = config["paths"]["models"]
 RESULTS = config["paths"]["results"]
-LOGS = "logs"
-BENCH = "benchmarks"
+LOGS = config["paths"].get("logs", "logs")
+BENCH = config["paths"].get("benchmarks", "benchmarks")
 ENV = "../../envs/mgiqa.yaml"
 # the merged config the `mgiqa` stages read (rewritten only when it changes)
 CONFIG = write_effective_config(config, f"{RESULTS}/config.effective.yaml")

@@ -1,0 +1,173 @@
+"""A response parser that never raises and never guesses.
+
+`parse_response(text, fields)` reads each requested score field from a model response. A field is either a
+number in [1, 5] or a failure; nothing is ever invented (VisualQuality-R1 draws a random score on failure; we
+count and report failures instead). The rules:
+
+- Where: the scores follow the reasoning, so only the text after the last ``</think>`` is read. A ``<think>``
+  that is never closed (a truncated response) leaves only the text before it: the answer never came.
+- Labelled fields (``Sharpness: 3.5``): case-insensitive; spacing, ``=``, markdown bold (``**Color:** 4``),
+  a ``[..]`` around the number, a ``score``/``rating`` suffix and a ``(1-5)`` note are tolerated. Aliases:
+  ``Color``/``Colour``/``Color Fidelity``, ``Noise``/``Noise Level``, ``Overall``/``Overall quality``/
+  ``Overall score``/``Overall rating``. If a field is written several times the last one counts.
+- A number is read only when it stands alone: ``3``, ``3.5``, ``4.``, ``+3``, ``3/5``. ``3/10``, ``3-4``,
+  ``3.5.2``, ``35%``, ``3rd`` or the template's own ``[1-5]`` are not numbers on our scale: failures.
+- Out-of-range numbers (``0``, ``5.5``, ``-3``, ``80``) are failures, not clipped: clipping would turn a
+  response on the wrong scale into a confident extreme score.
+- Overall-only responses (``fields == ("overall",)``, the VisualQuality-R1 prompt): the last
+  ``<answer>...</answer>`` block decides: a labelled score inside it, else its first number. Without an
+  answer block, a labelled ``Overall: x`` / ``Score: x`` / ``Rating: x`` (the last one) is read.
+
+`format_ok`: the response has exactly one ``<think>...</think>`` block at its start and every requested field
+parsed; the overall-only format additionally is exactly ``<think>..</think> <answer>..</answer>`` (one
+block each, only whitespace around), as VisualQuality-R1's format reward checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FIELDS: tuple[str, ...] = ("sharpness", "color", "noise", "composition", "overall")
+SCORE_MIN, SCORE_MAX = 1.0, 5.0
+
+# Possessive quantifiers (*+, ++, ?+) everywhere: whitespace runs are never split between two patterns, which
+# keeps matching linear on adversarial input (a label followed by 100k spaces).
+_ALIASES = {
+    "sharpness": r"sharpness",
+    "color": r"colou?r(?:\s++fidelity)?+",
+    "noise": r"noise(?:\s++level)?+",
+    "composition": r"composition",
+    "overall": r"overall(?:\s++(?:image\s++)?+quality)?+",
+}
+# overall-only responses may also label their single score "Score" / "Rating" / "Quality score"
+_OVERALL_ONLY_ALIAS = r"(?:overall(?:\s++(?:image\s++)?+quality)?+|(?:quality\s++)?+(?:score|rating))"
+
+# a number that stands alone: optional sign, digits with optional decimals, an optional "/5"; rejected when
+# glued to a word, another decimal, a percent sign, a different denominator or a range ("3-4").
+_NUMBER = (
+    r"(?P<num>[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++))(?:\s*+/\s*+5(?:\.0++)?+)?+"
+    r"(?![\w%]|\.\d|\s*+/|\s*+[-\u2013]\s*+\d)"
+)
+_LABEL_TAIL = (
+    r"(?:\s++(?:score|rating))?+\s*+(?:\(\s*+1\s*+[-\u2013]\s*+5\s*+\))?+\s*+\**+\s*+[:=\uff1a]\s*+\**+\s*+\[?+\s*+"
+    + _NUMBER
+)
+_FLAGS = re.IGNORECASE
+_LABELLED = {f: re.compile(r"(?<![\w-])(?:" + a + r")" + _LABEL_TAIL, _FLAGS) for f, a in _ALIASES.items()}
+_LABELLED_OVERALL_ONLY = re.compile(r"(?<![\w-])" + _OVERALL_ONLY_ALIAS + _LABEL_TAIL, _FLAGS)
+_FIRST_NUMBER = re.compile(r"(?<![\w.])[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)", _FLAGS)
+_STANDALONE_NUMBER = re.compile(_NUMBER, _FLAGS)
+_THINK_OPEN = re.compile(r"<think>", _FLAGS)
+_THINK_CLOSE = re.compile(r"</think>", _FLAGS)
+_THINK_FIRST = re.compile(r"\s*+<think>.*?</think>", _FLAGS | re.DOTALL)
+_OVERALL_FORMAT = re.compile(r"\s*+<think>.*?</think>\s*+<answer>.*?</answer>\s*+", _FLAGS | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ParsedResponse:
+    values: dict[str, float | None]  # field -> score in [1, 5], None where it failed
+    failed: tuple[str, ...]  # the fields that did not parse, in request order
+    format_ok: bool
+    has_think: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def parse_response(text: str, fields: Sequence[str] = FIELDS) -> ParsedResponse:
+    """Parse `fields` out of `text`. Never raises for any `text` (a non-string fails every field)."""
+    fields = tuple(fields)
+    unknown = [f for f in fields if f not in _ALIASES]
+    if unknown:  # a programming error, not a model error
+        raise ValueError(f"unknown score fields {unknown}; known: {list(_ALIASES)}")
+    if not isinstance(text, str):
+        return ParsedResponse({f: None for f in fields}, fields, False, False)
+    region, has_think = _answer_region(text)
+    overall_only = fields == ("overall",)
+    values = {}
+    for field in fields:
+        if overall_only:
+            values[field] = _parse_overall_only(region)
+        else:
+            values[field] = _checked(_last_labelled(_LABELLED[field], region))
+    failed = tuple(f for f in fields if values[f] is None)
+    format_ok = not failed and _has_format(text, overall_only)
+    return ParsedResponse(values, failed, format_ok, has_think)
+
+
+def parse_batch(texts: Iterable[str], fields: Sequence[str] = FIELDS) -> tuple[np.ndarray, np.ndarray]:
+    """Parse many responses: (values [N, F] float with NaN for failures, format_ok [N] bool)."""
+    fields = tuple(fields)
+    parsed = [parse_response(t, fields) for t in texts]
+    values = np.full((len(parsed), len(fields)), np.nan)
+    for i, p in enumerate(parsed):
+        for j, f in enumerate(fields):
+            if p.values[f] is not None:
+                values[i, j] = p.values[f]
+    return values, np.fromiter((p.format_ok for p in parsed), dtype=bool, count=len(parsed))
+
+
+def _answer_region(text: str) -> tuple[str, bool]:
+    """The text the scores are read from, and whether a closed <think> block exists."""
+    closes = list(_THINK_CLOSE.finditer(text))
+    opens = list(_THINK_OPEN.finditer(text))
+    last_close = closes[-1].end() if closes else -1
+    has_think = bool(opens) and bool(closes) and opens[0].start() < closes[-1].start()
+    dangling = [m for m in opens if m.start() >= last_close]
+    if dangling:  # a reasoning block that never closed: only what came before it counts
+        return text[max(last_close, 0) : dangling[0].start()], has_think
+    return text[max(last_close, 0) :], has_think
+
+
+def _last_labelled(pattern: re.Pattern, region: str) -> str | None:
+    last = None
+    for last in pattern.finditer(region):  # noqa: B007 (we want the last match)
+        pass
+    return last.group("num") if last else None
+
+
+def _parse_overall_only(region: str) -> float | None:
+    block = _last_answer_block(region)
+    if block is not None:
+        labelled = _last_labelled(_LABELLED_OVERALL_ONLY, block)
+        if labelled is not None:
+            return _checked(labelled)
+        first = _FIRST_NUMBER.search(block)
+        if first is None:
+            return None
+        standalone = _STANDALONE_NUMBER.match(block, first.start())
+        return _checked(standalone.group("num")) if standalone else None
+    return _checked(_last_labelled(_LABELLED_OVERALL_ONLY, region))
+
+
+def _last_answer_block(region: str) -> str | None:
+    """The content of the last <answer>...</answer> block (linear time, unlike a lazy regex scan)."""
+    lower = region.lower()
+    close = lower.rfind("</answer>")
+    start = lower.rfind("<answer>", 0, close) if close >= 0 else -1
+    return region[start + len("<answer>") : close] if start >= 0 else None
+
+
+def _checked(number: str | None) -> float | None:
+    if number is None:
+        return None
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    return value if SCORE_MIN <= value <= SCORE_MAX else None
+
+
+def _has_format(text: str, overall_only: bool) -> bool:
+    if len(_THINK_OPEN.findall(text)) != 1 or len(_THINK_CLOSE.findall(text)) != 1:
+        return False
+    if overall_only:
+        if text.lower().count("<answer>") != 1 or text.lower().count("</answer>") != 1:
+            return False
+        return _OVERALL_FORMAT.fullmatch(text) is not None
+    return _THINK_FIRST.match(text) is not None
