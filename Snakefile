@@ -3,7 +3,11 @@
 #   snakemake --cores all --configfile config/paper.yaml results/tables/main.csv
 # All logic lives in src/mgiqa; the rule files only wire `mgiqa <stage>` commands together.
 
-configfile: "config/config.yaml"
+# The demo config is the default; a --configfile REPLACES it (no key-by-key merge with the demo, so a
+# config with fewer ablations or benchmarks means exactly that).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

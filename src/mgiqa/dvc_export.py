@@ -43,6 +43,7 @@ class Job:
     inputs: list[str]
     outputs: list[str]
     directory_outputs: set[str] = field(default_factory=set)
+    logs: list[str] = field(default_factory=list)
 
 
 def snakemake_jobs(snakefile: Path, configfiles: list[Path], targets: list[str]) -> list[Job]:
@@ -63,8 +64,13 @@ def snakemake_jobs(snakefile: Path, configfiles: list[Path], targets: list[str])
         workflow = dag_api.workflow_api._workflow
         workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
         workflow._build_dag()
-        for job in workflow.dag.toposorted_jobs():
-            if job.rule.norun:  # target rules without a command
+        ordered = [
+            job
+            for level in workflow.dag.toposorted()
+            for job in sorted(level, key=lambda j: (j.rule.name, sorted(j.wildcards_dict.items())))
+        ]
+        for job in ordered:
+            if not job.rule.shellcmd:  # target rules without a command
                 continue
             jobs.append(
                 Job(
@@ -74,6 +80,7 @@ def snakemake_jobs(snakefile: Path, configfiles: list[Path], targets: list[str])
                     inputs=sorted(str(f) for f in job.input),
                     outputs=[str(f) for f in job.output],
                     directory_outputs={str(f) for f in job.output if f.is_directory},
+                    logs=[str(f) for f in job.log],
                 )
             )
     return jobs
@@ -101,6 +108,9 @@ def _has_key(config: dict, dotted: str) -> bool:
 def job_stage(job: Job, params_file: str, params_config: dict, configfiles: list[str]) -> dict:
     cfg_args = " ".join(configfiles)
     refresh = f"mgiqa validate-config {cfg_args} --write-effective {EFFECTIVE_CONFIG}"
+    log_dirs = sorted({str(Path(log).parent) for log in job.logs})
+    if log_dirs:  # Snakemake creates the log folders itself; under DVC the command does
+        refresh = f"mkdir -p {' '.join(log_dirs)} && {refresh}"
     keys = [k.format(**job.wildcards) for k in RULE_CONFIG_KEYS.get(job.rule, [])]
     keys = [k for k in keys if _has_key(params_config, k)]
     stage: dict = {"cmd": f"{refresh} && {job.shellcmd}"}

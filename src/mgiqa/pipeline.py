@@ -43,6 +43,13 @@ def raw_marker(config: dict, dataset: str) -> str:
     return str(_p(config, "data") / "raw" / dataset / ".complete")
 
 
+def generator_settings(config: dict, reg: dict, dataset: str) -> dict | None:
+    """What a generated (demo) dataset depends on besides its registry entry: a change regenerates it."""
+    if not any(src.get("kind") == "generated" for src in reg[dataset]["sources"]):
+        return None
+    return {"seed": config["seed"], "demo": config.get("demo", {})}
+
+
 def label_file(config: dict, reg: dict, dataset: str) -> str:
     entry = reg[dataset]
     return str(_p(config, "data") / "raw" / dataset / entry["labels"]["file"])
@@ -54,6 +61,14 @@ def table(config: dict, dataset: str) -> str:
 
 def prepared(config: dict, dataset: str) -> str:
     return str(_p(config, "data") / "prepared" / f"{dataset}.csv")
+
+
+def pretrain_dataset(config: dict) -> str:
+    """The demo's pretraining set (a task disjoint from the benchmarks); the tiny model needs exactly one."""
+    pretrain = config["datasets"].get("pretrain", [])
+    if len(pretrain) != 1:
+        raise ConfigError(f"datasets.pretrain: model.source tiny needs exactly one pretraining dataset, got {pretrain}")
+    return pretrain[0]
 
 
 def ablation_train_datasets(config: dict, reg: dict, ablation: str) -> list[str]:

@@ -20,7 +20,7 @@ rule batch_plan:
         ENV
     shell:
         "mgiqa batch-plan --config {CONFIG} --tables {input.tables} --scope {params.scope}"
-        " --name {wildcards.ablation} -o {output.plan} > {log} 2>&1"
+        " -o {output.plan} > {log} 2>&1"
 
 
 rule batch_plans:

@@ -10,6 +10,7 @@ rule fetch_dataset:
         f"{BENCH}/fetch/{{dataset}}.tsv"
     params:
         sources=lambda w: REG[w.dataset]["sources"],
+        generator=lambda w: P.generator_settings(config, REG, w.dataset),
         raw_root=f"{DATA}/raw",
     resources:
         mem_mb=2000,

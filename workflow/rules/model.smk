@@ -24,7 +24,7 @@ if config["model"]["source"] == "tiny":
     rule pretrain_base_model:
         input:
             model=P.base_init_model(config),
-            tables=[P.prepared(config, d) for d in config["datasets"].get("pretrain", [])],
+            table=P.prepared(config, P.pretrain_dataset(config)),
         output:
             model=directory(P.base_model(config)),
         log:
@@ -40,7 +40,7 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "mgiqa pretrain --config {CONFIG} --model {input.model} --tables {input.tables}"
+            "mgiqa pretrain --config {CONFIG} --model {input.model} --table {input.table}"
             " -o {output.model} > {log} 2>&1"
 
 else:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     default = (
         str(DEFAULT_CONFIG.relative_to(root)) if DEFAULT_CONFIG.is_relative_to(root) else str(DEFAULT_CONFIG)
     )
-    configfiles = [default, *args.configfile]
+    configfiles = args.configfile or [default]  # as the Snakefile: a --configfile replaces the default
     targets = args.target or ["results/tables/main.csv"]
     jobs = snakemake_jobs(Path(args.snakefile), [Path(c) for c in args.configfile], targets)
     text = render(build_dvc_yaml(jobs, params_file=configfiles[-1], configfiles=configfiles))
