@@ -1,0 +1,38 @@
+"""`mgiqa predict`: batched, resumable inference of one model on one or more prepared benchmark tables.
+
+The model is loaded once for all the benchmarks given.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="config file (default config/config.yaml)")
+    p.add_argument("--model", required=True, help="model directory (save_pretrained layout)")
+    p.add_argument(
+        "--benchmark-tables", nargs="+", required=True, help="prepared benchmark tables (data/prepared/X.csv)"
+    )
+    p.add_argument("--prompt", choices=("attribute", "overall"), required=True, help="prompt kind")
+    p.add_argument("--seed", type=int, default=None, help="sampling seed (default: derived from the config)")
+    p.add_argument("--out-dir", required=True, help="folder of the prediction tables (one X.csv per benchmark)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mgiqa.config import derive_seed, load_config
+    from mgiqa.model.generate import load_generator, predict_benchmark
+
+    config = load_config(args.config)
+    generator = None
+    for table in args.benchmark_tables:
+        name = Path(table).stem
+        seed = args.seed if args.seed is not None else derive_seed(config, "predict", name)
+        out = Path(args.out_dir) / f"{name}.csv"
+        if generator is None:
+            generator = load_generator(args.model, config, seed)
+        predict_benchmark(args.model, table, args.prompt, config, out, seed=seed, generator=generator)
+        print(f"{name}: predictions -> {out}")
+    return 0

@@ -1,0 +1,290 @@
+"""Batched generation for image-conditioned chat prompts: transformers (left padding) or vLLM.
+
+Greedy decoding of a batch gives the same texts as decoding its images one at a time (the prompts are
+left-padded, so every prompt ends where generation starts). Sampling is reproducible for a given seed and
+batch composition: callers that must be resumable fix the batches up front and seed each one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from mgiqa.errors import ConfigError, DataIntegrityError
+from mgiqa.model import prepare_image
+
+log = logging.getLogger(__name__)
+
+MessagesFn = Callable[[Image.Image], list[dict]]
+
+
+def render_prompts(processor, images: Sequence[Image.Image], messages_fn: MessagesFn) -> list[str]:
+    """The chat-template text (with the generation prompt) of each image's messages."""
+    return [
+        processor.apply_chat_template(messages_fn(image), tokenize=False, add_generation_prompt=True)
+        for image in images
+    ]
+
+
+def generate_batch(
+    model,
+    processor,
+    images: Sequence[Image.Image],
+    messages_fn: MessagesFn,
+    *,
+    max_new_tokens: int,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    num_samples: int = 1,
+    seed: int = 0,
+    image_size: int | None = None,
+) -> list[list[str]]:
+    """Generate `num_samples` responses per image in one batch; returns one list of texts per image.
+
+    `messages_fn(image)` gives the chat messages for one image (an `{"type": "image"}` entry marks where the
+    image goes). Images are resized to `image_size` squared (default: the model's `image_size` attribute
+    from the processor, i.e. left as given when None). Greedy decoding needs `num_samples == 1`.
+    """
+    import torch
+
+    if not images:
+        return []
+    if num_samples < 1:
+        raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
+    if num_samples > 1 and not do_sample:
+        raise ConfigError("num_samples > 1 needs do_sample=True (greedy samples would be identical)")
+    if image_size is not None:
+        images = [prepare_image(image, image_size) for image in images]
+    texts = render_prompts(processor, images, messages_fn)
+    inputs = processor(
+        text=texts, images=list(images), padding=True, padding_side="left", return_tensors="pt"
+    )
+    inputs = inputs.to(model.device)
+    gen_kwargs = {
+        "max_new_tokens": max_new_tokens,
+        "do_sample": do_sample,
+        "num_return_sequences": num_samples,
+    }
+    if do_sample:
+        gen_kwargs |= {"temperature": temperature, "top_p": 1.0, "top_k": 0}
+    else:
+        gen_kwargs |= {"temperature": None, "top_p": None, "top_k": None}
+    tokenizer = processor.tokenizer
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        output = model.generate(**inputs, **gen_kwargs, pad_token_id=tokenizer.pad_token_id)
+    completions = output[:, inputs["input_ids"].shape[1] :]
+    decoded = tokenizer.batch_decode(
+        completions, skip_special_tokens=True, clean_up_tokenization_spaces=False
+    )
+    return [decoded[i * num_samples : (i + 1) * num_samples] for i in range(len(images))]
+
+
+class VllmGenerator:
+    """The same contract as `generate_batch`, on vLLM (only when `vllm` is installed)."""
+
+    def __init__(self, model_dir: str | os.PathLike, *, seed: int, dtype: str = "auto"):
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise ConfigError(
+                "compute.vllm is true but vllm is not installed (pip install 'mgiqa[vllm]'), "
+                "or set compute.vllm: false to use transformers"
+            ) from exc
+        from transformers import AutoProcessor
+
+        self.processor = AutoProcessor.from_pretrained(model_dir, trust_remote_code=False)
+        self.llm = LLM(model=str(model_dir), seed=seed, dtype=dtype, limit_mm_per_prompt={"image": 1})
+
+    def __call__(
+        self,
+        images: Sequence[Image.Image],
+        messages_fn: MessagesFn,
+        *,
+        max_new_tokens: int,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        num_samples: int = 1,
+        seed: int = 0,
+        image_size: int | None = None,
+    ) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        if num_samples > 1 and not do_sample:
+            raise ConfigError("num_samples > 1 needs do_sample=True (greedy samples would be identical)")
+        if image_size is not None:
+            images = [prepare_image(image, image_size) for image in images]
+        texts = render_prompts(self.processor, images, messages_fn)
+        params = SamplingParams(
+            n=num_samples,
+            temperature=temperature if do_sample else 0.0,
+            max_tokens=max_new_tokens,
+            seed=seed,
+        )
+        requests = [
+            {"prompt": t, "multi_modal_data": {"image": im}} for t, im in zip(texts, images, strict=True)
+        ]
+        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        return [[c.text for c in out.outputs] for out in outputs]
+
+
+# ---- benchmark prediction (resumable) -------------------------------------------------------------
+
+PREDICTION_FIELDS = ("overall", "sharpness", "color", "noise", "composition")
+SAMPLE_SEPARATOR = "\n<|sample|>\n"
+
+
+def prediction_row(row, texts: list[str], fields: tuple[str, ...]) -> dict:
+    """One prediction-table row: each field averaged over the samples where it parsed."""
+    from mgiqa.parsing import parse_response
+
+    parsed = [parse_response(text, list(fields)) for text in texts]
+    record = {"image": row["image"], "mos": float(row["mos"]), "group": row["group"]}
+    failed = []
+    for field in PREDICTION_FIELDS:
+        values = [p.values.get(field) for p in parsed] if field in fields else []
+        values = [v for v in values if v is not None]
+        record[f"pred_{field}"] = sum(values) / len(values) if values else None
+        if field in fields and not values:
+            failed.append(field)
+    record["parse_ok"] = not failed
+    record["failed_fields"] = ";".join(failed)
+    record["raw_text"] = SAMPLE_SEPARATOR.join(texts)
+    return record
+
+
+def predict_benchmark(
+    model_dir: str | os.PathLike,
+    table: str | os.PathLike,
+    prompt_kind: str,
+    config: dict,
+    out_csv: str | os.PathLike,
+    *,
+    seed: int | None = None,
+    generator=None,
+) -> Path:
+    """Predict every image of a prepared benchmark table; write the prediction table to `out_csv`.
+
+    Resumable: each finished batch is appended (flushed, fsynced) to `.{out}.partial.jsonl`; a restart
+    skips the batches found there. Batches are fixed by table order and batch `b` is seeded `seed + b`, so
+    a resumed run writes the same table as an uninterrupted one. Only the evaluated rows (split == test)
+    are predicted. `generator` (from `load_generator`) lets several benchmarks share one loaded model.
+    """
+    import pandas as pd
+
+    from mgiqa.config import derive_seed
+    from mgiqa.evaluation.predictions import EVALUATION_SPLIT, PREDICTION_COLUMNS
+    from mgiqa.io import read_table, write_table
+    from mgiqa.prompts import build_messages, prompt_fields
+
+    fields = prompt_fields(prompt_kind)
+    df = read_table(table)
+    missing = [c for c in ("image", "mos", "group", "path") if c not in df.columns]
+    if missing:
+        raise DataIntegrityError(f"{table}: benchmark table lacks columns {missing}")
+    if "split" in df.columns:
+        df = df[df["split"] == EVALUATION_SPLIT].reset_index(drop=True)
+        if df.empty:
+            raise DataIntegrityError(f"{table}: no rows with split == {EVALUATION_SPLIT!r} to evaluate")
+    evaluation = config["evaluation"]
+    batch_size = int(evaluation["batch_size"])
+    num_samples = int(evaluation.get("num_samples", 1))
+    if seed is None:
+        seed = derive_seed(config, "predict", Path(table).stem)
+    settings = {"model": str(Path(model_dir).resolve()), "prompt": prompt_kind, "seed": seed,
+                "num_samples": num_samples, "batch_size": batch_size, "n_images": len(df),
+                "max_new_tokens": int(config["generation"]["max_new_tokens"])}  # fmt: skip
+    out_csv = Path(out_csv)
+    partial = PartialPredictions(out_csv.parent / f".{out_csv.name}.partial.jsonl", settings)
+    done = partial.load()
+    batches = [list(range(s, min(s + batch_size, len(df)))) for s in range(0, len(df), batch_size)]
+    todo = [b for b in range(len(batches)) if b not in done]
+    log.info(
+        "%s: %d images, %d/%d batches already done", out_csv, len(df), len(batches) - len(todo), len(batches)
+    )
+    if todo:
+        generate = generator if generator is not None else load_generator(model_dir, config, seed)
+        image_size = int(config["model"]["image_size"])
+        messages = build_messages(prompt_kind)
+        temperature = float(config["generation"].get("temperature", 1.0))
+        for b in todo:
+            rows = df.iloc[batches[b]]
+            images = [prepare_image(path, image_size) for path in rows["path"]]
+            texts = generate(
+                images,
+                lambda _image: messages,
+                max_new_tokens=settings["max_new_tokens"],
+                do_sample=num_samples > 1,
+                temperature=temperature,
+                num_samples=num_samples,
+                seed=seed + b,
+            )
+            records = [
+                prediction_row(row, t, fields) for (_, row), t in zip(rows.iterrows(), texts, strict=True)
+            ]
+            partial.append(b, records)
+            done[b] = records
+    records = [r for b in range(len(batches)) for r in done[b]]
+    write_table(out_csv, pd.DataFrame.from_records(records, columns=PREDICTION_COLUMNS))
+    partial.remove()
+    return out_csv
+
+
+def load_generator(model_dir, config: dict, seed: int):
+    """A callable with `generate_batch`'s keyword contract on the configured backend."""
+    from functools import partial
+
+    from mgiqa.model.loading import device_for, load_model, load_processor
+
+    if config.get("compute", {}).get("vllm", False):
+        return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"])
+    model = load_model(model_dir, config["model"]["dtype"], device_for(config))
+    processor = load_processor(model_dir, int(config["model"]["image_size"]))
+    return partial(generate_batch, model, processor)
+
+
+class PartialPredictions:
+    """Append-only JSON-lines record of finished batches; a header line pins the run's settings."""
+
+    def __init__(self, path: Path, settings: dict):
+        self.path = path
+        self.settings = settings
+
+    def load(self) -> dict[int, list[dict]]:
+        """Finished batches by index; a torn last line (killed mid-write) and its batch are dropped."""
+        if not self.path.exists():
+            self._write_lines([{"settings": self.settings}])
+            return {}
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn write: everything before it is intact
+        if not entries or entries[0].get("settings") != self.settings:
+            log.warning("%s: settings differ from this run's; starting over", self.path)
+            self._write_lines([{"settings": self.settings}])
+            return {}
+        done = {e["batch"]: e["records"] for e in entries[1:]}
+        self._write_lines([entries[0], *({"batch": b, "records": r} for b, r in done.items())])
+        return done
+
+    def append(self, batch: int, records: list[dict]) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"batch": batch, "records": records}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _write_lines(self, entries: list[dict]) -> None:
+        from mgiqa.io import write_text
+
+        write_text(self.path, "".join(json.dumps(e) + "\n" for e in entries))
