@@ -20,6 +20,17 @@ def _p(config: dict, key: str) -> Path:
     return Path(config["paths"][key])
 
 
+def ancestor(path, levels: int) -> str:
+    """The folder `levels` above a file (rules derive their folder arguments from their files)."""
+    return str(Path(str(path)).parents[levels - 1])
+
+
+def first_ancestor(paths, levels: int, default: str) -> str:
+    """`ancestor` of the first of `paths`, or `default` when there are none."""
+    paths = list(paths)
+    return ancestor(paths[0], levels) if paths else default
+
+
 # ----------------------------------------------------------------------------- datasets
 def all_datasets(config: dict) -> list[str]:
     ds = config["datasets"]
@@ -181,10 +192,6 @@ def per_benchmark(config: dict, kind: str, method: str = "{method}", seed="{seed
     """
     fn = {"predictions": predictions, "metrics": metrics}[kind]
     return [fn(config, method, seed, bench) for bench in config["datasets"]["benchmarks"]]
-
-
-def method_dir(config: dict, kind: str, method: str = "{method}", seed="{seed}") -> str:
-    return str(_p(config, "results") / kind / method / f"seed{seed}")
 
 
 def all_metrics(config: dict) -> list[str]:

@@ -11,6 +11,7 @@ rule batch_plan:
     benchmark:
         f"{BENCH}/batch_plan/{{ablation}}.tsv"
     params:
+        config=CONFIG,
         scope=lambda w: P.batch_scope(config, w.ablation),
         batches=config["batches"],
     resources:
@@ -19,7 +20,7 @@ rule batch_plan:
     conda:
         ENV
     shell:
-        "mgiqa batch-plan --config {CONFIG} --tables {input.tables} --scope {params.scope}"
+        "mgiqa batch-plan --config {params.config} --tables {input.tables} --scope {params.scope}"
         " -o {output.plan} > {log} 2>&1"
 
 

@@ -9,16 +9,17 @@ rule fetch_dataset:
     benchmark:
         f"{BENCH}/fetch/{{dataset}}.tsv"
     params:
+        config=CONFIG,
         sources=lambda w: REG[w.dataset]["sources"],
         generator=lambda w: P.generator_settings(config, REG, w.dataset),
-        raw_root=f"{DATA}/raw",
+        raw_root=lambda w, output: P.ancestor(output.marker, 2),
     resources:
         mem_mb=2000,
         runtime=240,
     conda:
         ENV
     shell:
-        "mgiqa fetch {wildcards.dataset} --config {CONFIG} --raw-root {params.raw_root} > {log} 2>&1"
+        "mgiqa fetch {wildcards.dataset} --config {params.config} --raw-root {params.raw_root} > {log} 2>&1"
 
 
 rule labels:
@@ -31,6 +32,7 @@ rule labels:
     benchmark:
         f"{BENCH}/labels/{{dataset}}.tsv"
     params:
+        config=CONFIG,
         label_file=lambda w: P.label_file(config, REG, w.dataset),
         entry=lambda w: REG[w.dataset]["labels"],
     resources:
@@ -39,7 +41,7 @@ rule labels:
     conda:
         ENV
     shell:
-        "mgiqa labels {wildcards.dataset} {params.label_file} --config {CONFIG} -o {output.table} > {log} 2>&1"
+        "mgiqa labels {wildcards.dataset} {params.label_file} --config {params.config} -o {output.table} > {log} 2>&1"
 
 
 rule prepare:
@@ -54,15 +56,16 @@ rule prepare:
     benchmark:
         f"{BENCH}/prepare/{{dataset}}.tsv"
     params:
+        config=CONFIG,
         allow_missing=config["datasets"].get("allow_missing_images", False),
-        dataset_root=lambda w: f"{DATA}/raw/{w.dataset}",
+        dataset_root=lambda w, input: P.ancestor(input.marker, 1),
     resources:
         mem_mb=2000,
         runtime=30,
     conda:
         ENV
     shell:
-        "mgiqa prepare --config {CONFIG} --dataset {wildcards.dataset} --table {input.table}"
+        "mgiqa prepare --config {params.config} --dataset {wildcards.dataset} --table {input.table}"
         " --dataset-root {params.dataset_root} -o {output.prepared} --report {output.report} > {log} 2>&1"
 
 

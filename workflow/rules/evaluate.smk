@@ -14,8 +14,9 @@ rule predict:
     wildcard_constraints:
         method="|".join(P.model_methods(config)),
     params:
+        config=CONFIG,
         prompt=lambda w: P.method_prompt(config, w.method),
-        out_dir=lambda w: P.method_dir(config, "predictions", w.method, w.seed),
+        out_dir=lambda w, output: P.ancestor(output.predictions[0], 1),
         evaluation=config["evaluation"],
         generation=config["generation"],
     threads: 2
@@ -27,7 +28,7 @@ rule predict:
     conda:
         ENV
     shell:
-        "mgiqa predict --config {CONFIG} --model {input.model} --prompt {params.prompt}"
+        "mgiqa predict --config {params.config} --model {input.model} --prompt {params.prompt}"
         " --benchmark-tables {input.tables} --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -43,7 +44,8 @@ rule classical:
     wildcard_constraints:
         measure="|".join(config["evaluation"].get("classical", [])) or "none",
     params:
-        out_dir=lambda w: P.method_dir(config, "predictions", f"classical_{w.measure}", 0),
+        config=CONFIG,
+        out_dir=lambda w, output: P.ancestor(output.predictions[0], 1),
     threads: 1
     resources:
         mem_mb=2000,
@@ -51,7 +53,7 @@ rule classical:
     conda:
         ENV
     shell:
-        "mgiqa classical --config {CONFIG} --measure {wildcards.measure} --benchmark-tables {input.tables}"
+        "mgiqa classical --config {params.config} --measure {wildcards.measure} --benchmark-tables {input.tables}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -66,7 +68,8 @@ rule metrics:
     benchmark:
         f"{BENCH}/metrics/{{method}}_seed{{seed}}.tsv"
     params:
-        out_dir=lambda w: P.method_dir(config, "metrics", w.method, w.seed),
+        config=CONFIG,
+        out_dir=lambda w, output: P.ancestor(output.metrics[0], 1),
         evaluation=config["evaluation"],
     resources:
         mem_mb=2000,
@@ -74,7 +77,7 @@ rule metrics:
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {CONFIG} --predictions {input.predictions} --benchmark-tables {input.tables}"
+        "mgiqa metrics --config {params.config} --predictions {input.predictions} --benchmark-tables {input.tables}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 

@@ -13,6 +13,7 @@ rule grpo:
     benchmark:
         f"{BENCH}/grpo/{{ablation}}_seed{{seed}}.tsv"
     params:
+        config=CONFIG,
         ablation=lambda w: config["ablations"][w.ablation],
         grpo=config["grpo"],
         reward=config["reward"],
@@ -27,7 +28,7 @@ rule grpo:
     conda:
         ENV
     shell:
-        "{params.launch} grpo --config {CONFIG} --ablation {wildcards.ablation} --seed {wildcards.seed}"
+        "{params.launch} grpo --config {params.config} --ablation {wildcards.ablation} --seed {wildcards.seed}"
         " --model {input.model} --tables {input.tables} --batch-plan {input.plan}"
         " -o {output.model} > {log} 2>&1"
 

@@ -11,6 +11,7 @@ if config["model"]["source"] == "tiny":
         benchmark:
             f"{BENCH}/model/build_tiny_model.tsv"
         params:
+            config=CONFIG,
             tiny=config["model"]["tiny"],
             image_size=config["model"]["image_size"],
         resources:
@@ -19,7 +20,7 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {CONFIG} -o {output.model} > {log} 2>&1"
+            "mgiqa build-model --config {params.config} -o {output.model} > {log} 2>&1"
 
     rule pretrain_base_model:
         input:
@@ -32,6 +33,7 @@ if config["model"]["source"] == "tiny":
         benchmark:
             f"{BENCH}/model/pretrain.tsv"
         params:
+            config=CONFIG,
             pretrain=config["pretrain"],
         threads: 2
         resources:
@@ -40,7 +42,7 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "mgiqa pretrain --config {CONFIG} --model {input.model} --table {input.table}"
+            "mgiqa pretrain --config {params.config} --model {input.model} --table {input.table}"
             " -o {output.model} > {log} 2>&1"
 
 else:
@@ -53,6 +55,7 @@ else:
         benchmark:
             f"{BENCH}/model/fetch_base_model.tsv"
         params:
+            config=CONFIG,
             source=config["model"]["source"],
             model_id=config["model"].get("hub_id"),
             revision=config["model"].get("revision"),
@@ -62,4 +65,4 @@ else:
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {CONFIG} -o {output.model} > {log} 2>&1"
+            "mgiqa build-model --config {params.config} -o {output.model} > {log} 2>&1"

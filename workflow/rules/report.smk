@@ -13,17 +13,18 @@ rule figures:
     benchmark:
         f"{BENCH}/report/figures.tsv"
     params:
-        metrics_root=f"{RESULTS}/metrics",
-        predictions_root=f"{RESULTS}/predictions",
-        models_root=MODELS,
-        out_dir=f"{RESULTS}/figures",
+        config=CONFIG,
+        metrics_root=lambda w, input: P.ancestor(input.metrics[0], 3),
+        predictions_root=lambda w, input: P.ancestor(input.predictions[0], 3),
+        models_root=lambda w, input: P.first_ancestor(input.grpo_models, 3, MODELS),
+        out_dir=lambda w, output: P.ancestor(output.srcc_by_benchmark_png, 1),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         ENV
     shell:
-        "mgiqa figures --config {CONFIG} --metrics-root {params.metrics_root}"
+        "mgiqa figures --config {params.config} --metrics-root {params.metrics_root}"
         " --predictions-root {params.predictions_root} --models-root {params.models_root}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
@@ -40,9 +41,10 @@ rule tables:
     benchmark:
         f"{BENCH}/report/tables.tsv"
     params:
-        metrics_root=f"{RESULTS}/metrics",
-        predictions_root=f"{RESULTS}/predictions",
-        out_dir=f"{RESULTS}/tables",
+        config=CONFIG,
+        metrics_root=lambda w, input: P.ancestor(input.metrics[0], 3),
+        predictions_root=lambda w, input: P.ancestor(input.predictions[0], 3),
+        out_dir=lambda w, output: P.ancestor(output.main_csv, 1),
         evaluation=config["evaluation"],
     resources:
         mem_mb=2000,
@@ -50,5 +52,5 @@ rule tables:
     conda:
         ENV
     shell:
-        "mgiqa tables --config {CONFIG} --metrics-root {params.metrics_root}"
+        "mgiqa tables --config {params.config} --metrics-root {params.metrics_root}"
         " --predictions-root {params.predictions_root} --out-dir {params.out_dir} > {log} 2>&1"

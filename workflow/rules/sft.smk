@@ -12,6 +12,7 @@ rule sft:
     benchmark:
         f"{BENCH}/sft/{{prompt}}_seed{{seed}}.tsv"
     params:
+        config=CONFIG,
         sft=config["sft"],
         model=config["model"],
         launch=LAUNCH,
@@ -24,5 +25,5 @@ rule sft:
     conda:
         ENV
     shell:
-        "{params.launch} sft --config {CONFIG} --prompt {wildcards.prompt} --seed {wildcards.seed}"
+        "{params.launch} sft --config {params.config} --prompt {wildcards.prompt} --seed {wildcards.seed}"
         " --model {input.model} --tables {input.tables} -o {output.model} > {log} 2>&1"
