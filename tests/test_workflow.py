@@ -18,13 +18,17 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def snakemake(*args: str, cwd: Path = REPO, check: bool = True, timeout: int = 1500) -> subprocess.CompletedProcess:
+def snakemake(
+    *args: str, cwd: Path = REPO, check: bool = True, timeout: int = 1500
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
         [str(BIN / "snakemake"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -69,20 +73,38 @@ def test_demo_dag_has_every_branch():
 
 
 def test_paper_config_dry_runs_every_real_download(tmp_path):
-    out = snakemake(
-        "-n", "-F", "results/tables/main.csv", "--configfile", "config/paper.yaml", "-p"
-    ).stdout
+    out = snakemake("-n", "-F", "results/tables/main.csv", "--configfile", "config/paper.yaml", "-p").stdout
     fetched = set(re.findall(r"mgiqa fetch (\S+)", out))
-    assert fetched == {"kadid10k", "koniq10k", "agiqa1k", "bid", "clive", "spaq", "liu13", "sriqa_bench", "shrq", "agiqa3k"}
+    assert fetched == {
+        "kadid10k",
+        "koniq10k",
+        "agiqa1k",
+        "bid",
+        "clive",
+        "spaq",
+        "liu13",
+        "sriqa_bench",
+        "shrq",
+        "agiqa3k",
+    }
     assert "fetch_base_model" in out and "pretrain_base_model" not in out
     # multi-GPU training goes through accelerate with the ZeRO-3 config
-    assert "accelerate launch --config_file workflow/accelerate/zero3.yaml --num_processes 8 -m mgiqa grpo" in out
+    assert (
+        "accelerate launch --config_file workflow/accelerate/zero3.yaml --num_processes 8 -m mgiqa grpo"
+        in out
+    )
 
 
 def test_slurm_profile_gives_gpu_rules_their_resources():
     out = snakemake(
-        "-n", "-F", "results/tables/main.csv", "--configfile", "config/paper.yaml",
-        "--profile", "workflow/profiles/slurm", check=False,
+        "-n",
+        "-F",
+        "results/tables/main.csv",
+        "--configfile",
+        "config/paper.yaml",
+        "--profile",
+        "workflow/profiles/slurm",
+        check=False,
     )
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-3000:]

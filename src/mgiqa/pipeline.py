@@ -78,7 +78,9 @@ def pretrain_dataset(config: dict) -> str:
     """The demo's pretraining set (a task disjoint from the benchmarks); the tiny model needs exactly one."""
     pretrain = config["datasets"].get("pretrain", [])
     if len(pretrain) != 1:
-        raise ConfigError(f"datasets.pretrain: model.source tiny needs exactly one pretraining dataset, got {pretrain}")
+        raise ConfigError(
+            f"datasets.pretrain: model.source tiny needs exactly one pretraining dataset, got {pretrain}"
+        )
     return pretrain[0]
 
 
@@ -218,12 +220,16 @@ TABLES = ("main", "ablations", "attributes", "significance")
 
 def figure_files(config: dict) -> dict[str, str]:
     return {
-        f"{name}_{ext}": str(figures_dir(config) / f"{name}.{ext}") for name in FIGURES for ext in ("png", "pdf")
+        f"{name}_{ext}": str(figures_dir(config) / f"{name}.{ext}")
+        for name in FIGURES
+        for ext in ("png", "pdf")
     }
 
 
 def table_files(config: dict) -> dict[str, str]:
-    return {f"{name}_{ext}": str(tables_dir(config) / f"{name}.{ext}") for name in TABLES for ext in ("csv", "md")}
+    return {
+        f"{name}_{ext}": str(tables_dir(config) / f"{name}.{ext}") for name in TABLES for ext in ("csv", "md")
+    }
 
 
 def all_grpo_models(config: dict) -> list[str]:

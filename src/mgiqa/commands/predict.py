@@ -16,7 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt", choices=("attribute", "overall"), required=True, help="prompt kind")
     p.add_argument("--seed", type=int, default=None, help="sampling seed (default: derived from the config)")
-    p.add_argument("--out-dir", required=True, help="folder of the prediction tables (one X.csv per benchmark)")
+    p.add_argument(
+        "--out-dir", required=True, help="folder of the prediction tables (one X.csv per benchmark)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,7 +36,9 @@ class ImageCheckReport:
         }
 
     def summary(self, limit: int = 10) -> str:
-        lines = [f"{self.dataset}: {len(self.missing)} missing and {len(self.corrupt)} corrupt of {self.n_rows} images"]
+        lines = [
+            f"{self.dataset}: {len(self.missing)} missing and {len(self.corrupt)} corrupt of {self.n_rows} images"
+        ]
         lines += [f"  missing: {m}" for m in self.missing[:limit]]
         lines += [f"  corrupt: {k} ({v})" for k, v in list(self.corrupt.items())[:limit]]
         if self.n_bad > 2 * limit:
@@ -56,7 +58,9 @@ def check_image(path: Path) -> str | None:
     return None
 
 
-def join_images(table: pd.DataFrame, dataset_root: Path, dataset: str) -> tuple[pd.DataFrame, ImageCheckReport]:
+def join_images(
+    table: pd.DataFrame, dataset_root: Path, dataset: str
+) -> tuple[pd.DataFrame, ImageCheckReport]:
     """Add a `path` column (dataset_root / image) and check every file; return (table, report)."""
     dataset_root = Path(dataset_root)
     report = ImageCheckReport(dataset=dataset, n_rows=len(table))
