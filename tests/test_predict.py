@@ -49,6 +49,7 @@ def test_predictions_table_layout(setup, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]  # no partial file left behind
 
 
+@pytest.mark.slow
 def test_resume_after_kill_gives_the_same_table(setup, tmp_path, monkeypatch):
     from mgiqa.model import generate
 

@@ -4,6 +4,8 @@
 if config["model"]["source"] == "tiny":
 
     rule build_tiny_model:
+        input:
+            templates="src/mgiqa/templates/prompts.yaml",  # the tokenizer is trained on them
         output:
             model=directory(P.base_init_model(config)),
         log:

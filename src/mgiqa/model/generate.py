@@ -85,21 +85,38 @@ def generate_batch(
     return [decoded[i * num_samples : (i + 1) * num_samples] for i in range(len(images))]
 
 
+def require_vllm() -> None:
+    """Raise ConfigError unless vllm can be imported (compute.vllm asks for it)."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "compute.vllm is true but vllm is not installed (pip install 'mgiqa[vllm]'), "
+            "or set compute.vllm: false to use transformers"
+        ) from exc
+
+
 class VllmGenerator:
     """The same contract as `generate_batch`, on vLLM (only when `vllm` is installed)."""
 
-    def __init__(self, model_dir: str | os.PathLike, *, seed: int, dtype: str = "auto"):
-        try:
-            from vllm import LLM
-        except ImportError as exc:
-            raise ConfigError(
-                "compute.vllm is true but vllm is not installed (pip install 'mgiqa[vllm]'), "
-                "or set compute.vllm: false to use transformers"
-            ) from exc
-        from transformers import AutoProcessor
+    def __init__(
+        self, model_dir: str | os.PathLike, *, seed: int, dtype: str = "auto", image_size: int | None = None
+    ):
+        require_vllm()
+        from vllm import LLM
 
-        self.processor = AutoProcessor.from_pretrained(model_dir, trust_remote_code=False)
-        self.llm = LLM(model=str(model_dir), seed=seed, dtype=dtype, limit_mm_per_prompt={"image": 1})
+        from mgiqa.model.loading import load_processor
+
+        self.processor = load_processor(model_dir, image_size)
+        # the same fixed pixel count as the transformers path, so both see the same visual tokens
+        pixels = {} if image_size is None else {"min_pixels": image_size**2, "max_pixels": image_size**2}
+        self.llm = LLM(
+            model=str(model_dir),
+            seed=seed,
+            dtype=dtype,
+            limit_mm_per_prompt={"image": 1},
+            mm_processor_kwargs=pixels or None,
+        )
 
     def __call__(
         self,
@@ -242,7 +259,8 @@ def load_generator(model_dir, config: dict, seed: int):
     from mgiqa.model.loading import device_for, load_model, load_processor
 
     if config.get("compute", {}).get("vllm", False):
-        return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"])
+        image_size = int(config["model"]["image_size"])
+        return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"], image_size=image_size)
     model = load_model(model_dir, config["model"]["dtype"], device_for(config))
     processor = load_processor(model_dir, int(config["model"]["image_size"]))
     return partial(generate_batch, model, processor)

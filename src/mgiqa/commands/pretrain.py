@@ -1,0 +1,26 @@
+"""`mgiqa pretrain`: demo only, teach the tiny base model to see (distortion naming, disjoint from the benchmarks)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, help="config file (default config/config.yaml)")
+    p.add_argument("--model", required=True, help="initial model directory (mgiqa build-model output)")
+    p.add_argument(
+        "--table", required=True, help="prepared pretraining table (data/prepared/demo_pretrain.csv)"
+    )
+    p.add_argument("-o", "--output", required=True, help="pretrained model directory to write")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from mgiqa.config import load_config
+    from mgiqa.model.pretrain import pretrain
+
+    config = load_config(args.config)
+    evaluation = pretrain(args.model, args.table, config, args.output)
+    print(f"pretrained -> {args.output}: {json.dumps(evaluation, sort_keys=True)}")
+    return 0

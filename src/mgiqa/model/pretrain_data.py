@@ -1,0 +1,157 @@
+"""The demo pretraining task and its data: prompt, answers, the checked table, encoded examples.
+
+The task: name the distortion an image carries and its level ("distortion: gaussian blur, level 3", or
+"distortion: type 13, level 4" for numbered KADID-10k types), from the canonical table's `distortion` /
+`distortion_level` columns. Quality scores never appear in it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import numpy as np
+import pandas as pd
+
+from mgiqa.errors import DataIntegrityError
+
+PRETRAIN_PROMPT = "Which distortion does this image have, and how strong is it?"
+NO_DISTORTION = "none"
+
+
+def pretrain_messages() -> list[dict]:
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PRETRAIN_PROMPT}]}]
+
+
+def target_text(distortion, level) -> str:
+    """The answer the model learns: `distortion: NAME, level L`, or `distortion: none`."""
+    if distortion is None or (isinstance(distortion, float) and math.isnan(distortion)):
+        return f"distortion: {NO_DISTORTION}"
+    if isinstance(distortion, (int, np.integer)) or (
+        isinstance(distortion, float) and distortion.is_integer()
+    ):
+        distortion = str(int(distortion))  # a type code that pandas read as a number
+    name = str(distortion).strip().replace("_", " ")
+    if not name or name == NO_DISTORTION:
+        return f"distortion: {NO_DISTORTION}"
+    if name.isdigit():  # a numbered type (KADID-10k: 01..25)
+        name = f"type {int(name)}"
+    return f"distortion: {name}, level {int(level)}"
+
+
+def tokenizer_corpus() -> list[str]:
+    """Pretraining text for the tokenizer corpus: the prompt and answers of every form."""
+    answers = [target_text(f"{t:02d}", level) for t in range(1, 26) for level in range(1, 6)]
+    return [PRETRAIN_PROMPT, target_text(None, None), *answers]
+
+
+def parse_target(text: str) -> tuple[str | None, int | None]:
+    """(distortion, level) from a generated answer; None for what is not there."""
+    match = re.search(r"distortion:\s*(\w[\w ]*?)\s*(?:,\s*level\s*(\d))?\s*$", text.strip().lower())
+    if not match:
+        return None, None
+    return match.group(1), int(match.group(2)) if match.group(2) else None
+
+
+def load_pretrain_table(path: str | os.PathLike) -> pd.DataFrame:
+    """The prepared pretraining table with `path`, `split`, `distortion`, `distortion_level` checked."""
+    from mgiqa.io import read_table
+
+    df = read_table(path)
+    missing = [c for c in ("image", "path", "split", "distortion", "distortion_level") if c not in df.columns]
+    if missing:
+        raise DataIntegrityError(f"{path}: pretraining table lacks columns {missing}")
+    named = df["distortion"].notna() & (df["distortion"].astype(str).str.strip() != NO_DISTORTION)
+    bad = named & ~df["distortion_level"].between(1, 9)
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise DataIntegrityError(f"{path}:{line}: distortion_level must be 1..9 where a distortion is named")
+    if not (df["split"] == "train").any():
+        raise DataIntegrityError(f"{path}: no rows with split == train")
+    df = df.copy()
+    df["target"] = [
+        target_text(d, lv) for d, lv in zip(df["distortion"], df["distortion_level"], strict=True)
+    ]
+    return df
+
+
+class EncodedExamples:
+    """Images (uint8) and the token ids / answer-only labels of a set of examples, encoded once.
+
+    `batch(index, generator)` runs the image processor per batch; with a generator every image gets a random
+    flip / transpose (the dihedral group keeps a spatially uniform distortion and its level unchanged).
+    """
+
+    def __init__(self, processor, paths, targets, image_size: int):
+        import torch
+
+        from mgiqa.model import prepare_image
+
+        self.processor = processor
+        tokenizer = processor.tokenizer
+        self.images = torch.stack(
+            [torch.from_numpy(np.array(prepare_image(p, image_size))).permute(2, 0, 1) for p in paths]
+        )
+        prefix = processor.apply_chat_template(
+            pretrain_messages(), tokenize=False, add_generation_prompt=True
+        )
+        enc = processor(text=[prefix], images=[self.images[0]], return_tensors="pt")
+        self.grid = enc["image_grid_thw"][0]
+        prefix_ids = enc["input_ids"][0]
+        answers = [tokenizer(t + "<|im_end|>", add_special_tokens=False)["input_ids"] for t in targets]
+        width = len(prefix_ids) + max(len(a) for a in answers)
+        self.input_ids = torch.full((len(paths), width), tokenizer.pad_token_id, dtype=torch.long)
+        self.labels = torch.full((len(paths), width), -100, dtype=torch.long)
+        self.attention_mask = torch.zeros((len(paths), width), dtype=torch.long)
+        n_prefix = len(prefix_ids)
+        for i, answer in enumerate(answers):
+            end = n_prefix + len(answer)
+            self.input_ids[i, :n_prefix] = prefix_ids
+            self.input_ids[i, n_prefix:end] = torch.tensor(answer)
+            self.labels[i, n_prefix:end] = torch.tensor(answer)
+            self.attention_mask[i, :end] = 1
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def pixels(self, index, generator=None) -> dict:
+        import torch
+
+        images = self.images[index]
+        if generator is not None:
+            flips = torch.randint(0, 2, (len(index), 3), generator=generator).tolist()
+            images = [_dihedral(image, *flip) for image, flip in zip(images, flips, strict=True)]
+        out = self.processor.image_processor(images=list(images), return_tensors="pt")
+        if not (out["image_grid_thw"] == self.grid).all():
+            raise DataIntegrityError("pretraining images do not all give the same patch grid")
+        return {"pixel_values": out["pixel_values"], "image_grid_thw": out["image_grid_thw"]}
+
+    def batch(self, index, generator=None) -> dict:
+        width = int(self.attention_mask[index].sum(1).max())
+        return {
+            "input_ids": self.input_ids[index, :width],
+            "attention_mask": self.attention_mask[index, :width],
+            "labels": self.labels[index, :width],
+            **self.pixels(index, generator),
+        }
+
+
+def _dihedral(image, flip_h: int, flip_v: int, transpose: int):
+    if flip_h:
+        image = image.flip(-1)
+    if flip_v:
+        image = image.flip(-2)
+    return image.transpose(-1, -2) if transpose else image
+
+
+def class_labels(df: pd.DataFrame):
+    """(distortion class index, level index or -100) per row, for the auxiliary visual head."""
+    import torch
+
+    names = [parse_target(t)[0] for t in df["target"]]
+    classes = sorted(set(names))
+    type_ids = torch.tensor([classes.index(n) for n in names], dtype=torch.long)
+    levels = df["distortion_level"].fillna(0).astype(int).to_numpy()
+    level_ids = torch.tensor(np.where(levels > 0, levels - 1, -100), dtype=torch.long)
+    return type_ids, level_ids, len(classes)
