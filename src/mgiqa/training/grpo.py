@@ -23,6 +23,7 @@ from mgiqa.config import ablation, derive_seed
 from mgiqa.errors import ConfigError
 from mgiqa.io import read_table
 from mgiqa.training import datasets as ds
+from mgiqa.training.batch_log import BatchLog, batch_log_paths
 from mgiqa.training.checkpoints import (
     finalize_output,
     latest_checkpoint,
@@ -38,7 +39,7 @@ from mgiqa.training.sampler import (
     plan_batch_indices,
     select_plan_batches,
 )
-from mgiqa.training.trainer_args import common_args, model_init_kwargs
+from mgiqa.training.trainer_args import common_args, model_init_kwargs, process_state
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ def _trainer_class():
     class PlanGRPOTrainer(GRPOTrainer):
         """GRPOTrainer whose generation batches are the batch plan's batches (one per process and step)."""
 
-        def __init__(self, *args, plan_batches: list[list[int]], **kwargs):
+        def __init__(self, *args, plan_batches: list[list[int]], batch_log: BatchLog, **kwargs):
             self.plan_batches = plan_batches
             super().__init__(*args, **kwargs)
+            self.batch_log = batch_log
+            self.add_callback(batch_log)
             images_per_batch = len(plan_batches[0])
             local = self.args.per_device_train_batch_size * self.args.steps_per_generation
             if local != images_per_batch * self.num_generations:
@@ -70,6 +73,12 @@ def _trainer_class():
                 num_processes=self.accelerator.num_processes,
                 seed=self.args.seed,
             )
+
+        def _generate_and_score_completions(self, inputs):
+            # `inputs`: this process's generation batch (B x K rows), the rows the reward compares together
+            if self.model.training:
+                self.batch_log.record(self.state.global_step + 1, inputs)
+            return super()._generate_and_score_completions(inputs)
 
     return PlanGRPOTrainer
 
@@ -99,7 +108,7 @@ def grpo_args(config: dict, work_dir: Path, seed: int):
         num_iterations=1,
         model_init_kwargs=model_init_kwargs(config),
         use_vllm=bool(config["compute"].get("vllm", False)),
-        vllm_mode="colocate",
+        vllm_mode=config["compute"].get("vllm_mode", "colocate"),  # server: `trl vllm-serve`
         log_completions=False,
     )
 
@@ -116,12 +125,14 @@ def train_grpo(
     callbacks: Sequence = (),
 ) -> dict:
     """Run (or resume) GRPO for one ablation and seed; write the final model to `output_dir`."""
-    from accelerate import PartialState
     from transformers import set_seed
 
+    from mgiqa.model.generate import require_vllm
     from mgiqa.model.loading import check_model_dir, load_processor
 
     spec = ablation(config, ablation_name)
+    if config["compute"].get("vllm", False):
+        require_vllm()  # TRL would only fail after loading the model
     if not spec["grpo"]:
         raise ConfigError(f"ablations.{ablation_name}: grpo is false; its model is the SFT checkpoint")
     model_dir, output_dir, batch_plan = Path(model_dir), Path(output_dir), Path(batch_plan)
@@ -156,7 +167,7 @@ def train_grpo(
         "config": {k: config[k] for k in CONFIG_SECTIONS},
         "vllm": config["compute"].get("vllm", False),
     }
-    state = PartialState()
+    state = process_state(config)  # before the trainer: see process_state
     if state.is_main_process:
         prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables, batch_plan]))
         latest_checkpoint(work)  # removes checkpoints a kill left incomplete
@@ -174,11 +185,14 @@ def train_grpo(
         processing_class=processor,
         callbacks=[CsvLogCallback(log_path, GRPO_COLUMNS), *callbacks],
         plan_batches=batches,
+        batch_log=BatchLog(work, state.process_index),
     )
     if resume is not None:
         log.info("resuming GRPO from %s", resume)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    finalize_output(trainer, processor, output_dir, extra_files=(log_path,))
+    finalize_output(
+        trainer, processor, output_dir, extra_files=(log_path, *batch_log_paths(work, state.num_processes))
+    )
     if state.is_main_process:
         shutil.rmtree(work)
     return {"output": output_dir, "resumed_from": resume, "global_step": trainer.state.global_step}

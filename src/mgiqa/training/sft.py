@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
 from mgiqa.config import derive_seed
 from mgiqa.errors import ConfigError
 from mgiqa.training import datasets as ds
+from mgiqa.training.batch_log import ROW_KEYS, BatchLog, batch_log_paths
 from mgiqa.training.checkpoints import (
     finalize_output,
     latest_checkpoint,
@@ -26,11 +28,55 @@ from mgiqa.training.checkpoints import (
     work_dir_for,
 )
 from mgiqa.training.logging_callback import SFT_COLUMNS, CsvLogCallback
-from mgiqa.training.trainer_args import common_args, model_init_kwargs
+from mgiqa.training.trainer_args import common_args, model_init_kwargs, process_state
 
 log = logging.getLogger(__name__)
 
 CONFIG_SECTIONS = ("model", "sft")
+
+
+class RecordingCollator:
+    """Wraps the trainer's collator: queues the identity (ROW_KEYS) of every batch it collates, in order."""
+
+    def __init__(self, collator):
+        self.collator = collator
+        self.pending: deque[list[dict]] = deque()
+
+    def __call__(self, examples: list[dict]):
+        self.pending.append([{k: example[k] for k in ROW_KEYS} for example in examples])
+        return self.collator(examples)
+
+
+def _trainer_class():
+    from trl import SFTTrainer
+
+    class LoggedSFTTrainer(SFTTrainer):
+        """SFTTrainer that writes the rows of each optimizer step to this process's batch log.
+
+        The dataloader collates ahead of training (accelerate prefetches one batch), so the collator queues
+        each batch's rows and `get_batch_samples`, which fetches the batches of one optimizer step, takes
+        as many off the queue as it fetched, in order. Batches a resume skips are never collated.
+        """
+
+        def __init__(self, *args, batch_log: BatchLog, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.args.dataloader_num_workers:
+                raise ConfigError(
+                    "the SFT batch log needs dataloader_num_workers == 0 (in-process collation)"
+                )
+            self.batch_log = batch_log
+            self.data_collator = RecordingCollator(self.data_collator)
+            self.add_callback(batch_log)
+
+        def get_batch_samples(self, epoch_iterator, num_batches, device):
+            batches, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
+            if batches:
+                pending = self.data_collator.pending
+                rows = [row for _ in batches for row in pending.popleft()]
+                self.batch_log.record(self.state.global_step + 1, rows)
+            return batches, num_items
+
+    return LoggedSFTTrainer
 
 
 def sft_args(config: dict, work_dir: Path, seed: int):
@@ -77,9 +123,7 @@ def train_sft(
     callbacks: Sequence = (),
 ) -> dict:
     """Run (or resume) SFT for one prompt kind and seed; write the final (merged) model to `output_dir`."""
-    from accelerate import PartialState
     from transformers import set_seed
-    from trl import SFTTrainer
 
     from mgiqa.model.loading import check_model_dir, load_processor
 
@@ -100,7 +144,7 @@ def train_sft(
         "seed": seed,
         "config": {k: config[k] for k in CONFIG_SECTIONS},
     }
-    state = PartialState()
+    state = process_state(config)  # before the trainer: see process_state
     if state.is_main_process:
         prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables]))
         latest_checkpoint(work)  # removes checkpoints a kill left incomplete
@@ -110,19 +154,24 @@ def train_sft(
     processor = load_processor(model_dir, image_size)
     peft_config = lora_config(config)
     log_path = work / "train_log.csv"
-    trainer = SFTTrainer(
+    trainer = _trainer_class()(
         model=str(model_dir),
         args=sft_args(config, work, run_seed),
         train_dataset=dataset,
         processing_class=processor,
         peft_config=peft_config,
         callbacks=[CsvLogCallback(log_path, SFT_COLUMNS), *callbacks],
+        batch_log=BatchLog(work, state.process_index),
     )
     if resume is not None:
         log.info("resuming SFT from %s", resume)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     finalize_output(
-        trainer, processor, output_dir, merge_lora=peft_config is not None, extra_files=(log_path,)
+        trainer,
+        processor,
+        output_dir,
+        merge_lora=peft_config is not None,
+        extra_files=(log_path, *batch_log_paths(work, state.num_processes)),
     )
     if state.is_main_process:
         shutil.rmtree(work)

@@ -8,6 +8,20 @@ from pathlib import Path
 SAVE_TOTAL_LIMIT = 2
 
 
+def process_state(config: dict):
+    """accelerate's process state, joined the way the trainer will join it: on CPU, `cpu=True`.
+
+    Without `cpu=True`, a CPU process started by `accelerate launch` comes up non-distributed until the
+    trainer's arguments re-initialise the state: every rank would then be "main" (and run main-only work such
+    as preparing the work dir) and `wait_for_everyone` would not wait.
+    """
+    from accelerate import PartialState
+
+    from mgiqa.model.loading import device_for
+
+    return PartialState(cpu=device_for(config) != "cuda")
+
+
 def model_init_kwargs(config: dict) -> dict:
     """How TRL loads the model from its directory: the config's dtype."""
     return {"dtype": config["model"]["dtype"]}
@@ -43,5 +57,8 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         "fp16": on_gpu and dtype == "float16",
         "activation_checkpointing": bool(config["model"].get("gradient_checkpointing", False)),
         "dataloader_num_workers": 0,
+        # every trainable parameter gets a gradient at every step (each row has its image), so DDP need not
+        # search the graph for unused ones (the Trainer's default without checkpointing, and for PEFT models)
+        "ddp_find_unused_parameters": False,
         "disable_tqdm": True,
     }
