@@ -9,13 +9,10 @@ import pytest
 
 from mgiqa.errors import ConfigError
 from mgiqa.rewards import (
-    REWARD_FUNCS,
     fidelity_details,
     fidelity_reward,
     format_reward,
-    get_reward_funcs,
     multi_attribute_reward,
-    reward_setup,
 )
 
 EPS = 1e-6
@@ -293,80 +290,3 @@ def test_format_reward():
 # ----------------------------------------------------------------------------- the TRL-style registry
 def _completion(text: str) -> list[dict]:
     return [{"role": "assistant", "content": text}]
-
-
-def test_registry_fidelity_and_format_match_the_array_functions():
-    texts = [
-        "<think>a</think><answer>4.0</answer>",
-        "<think>b</think><answer>3.0</answer>",
-        "<answer>2.0</answer>",
-        "<think>c</think><answer>oops</answer>",
-    ]
-    fidelity, fmt = get_reward_funcs(["fidelity", "format"], prompt_kind="overall", num_generations=2)
-    assert fidelity.__name__ == "fidelity" and fmt.__name__ == "format"
-    columns = {"mos": [4.5, 4.5, 2.0, 2.0], "group": ["g"] * 4, "trainer_state": None}
-    got = fidelity(prompts=None, completions=[_completion(t) for t in texts], completion_ids=None, **columns)
-    want = fidelity_reward([[4.0, 3.0], [2.0, np.nan]], [4.5, 2.0])
-    np.testing.assert_allclose(got, want.ravel(), atol=1e-15)
-    assert fmt(completions=texts, **columns) == [1.0, 1.0, 0.0, 0.0]
-
-
-def test_registry_multi_attribute_uses_the_label_columns():
-    text = "<think>x</think>\nSharpness: {0}, Color: 3, Noise: 3, Composition: 3, Overall: {1}"
-    completions = [text.format(a, b) for a, b in [(4, 4), (3, 5), (2, 2), (1, 3)]]
-    (func,) = get_reward_funcs(
-        ["multi_attribute"], prompt_kind="attribute", num_generations=2, attributes=["sharpness", "color"],
-        weights={"sharpness": 0.5, "color": 0.5, "overall": 1.0},
-    )  # fmt: skip
-    columns = {"mos": [4.0, 4.0, 2.0, 2.0], "sharpness": [3.0, 3.0, 1.5, 1.5], "color": [None] * 4}
-    got = np.array(func(completions=completions, **columns)).reshape(2, 2)
-    sharp = fidelity_reward([[4.0, 3.0], [2.0, 1.0]], [3.0, 1.5])
-    overall = fidelity_reward([[4.0, 5.0], [2.0, 3.0]], [4.0, 2.0])
-    np.testing.assert_allclose(got, (0.5 * sharp + overall) / 1.5, atol=1e-15)
-
-
-def test_registry_rejects_unknown_names_options_and_ragged_columns():
-    with pytest.raises(ConfigError):
-        get_reward_funcs(["accuracy"], prompt_kind="overall")
-    with pytest.raises(ConfigError):
-        get_reward_funcs(["format"], prompt_kind="overall", temperature=1.0)
-    with pytest.raises(ConfigError):
-        get_reward_funcs(["fidelity"], prompt_kind="overall")
-    (fidelity,) = get_reward_funcs(["fidelity"], prompt_kind="overall", num_generations=2)
-    with pytest.raises(ValueError, match="differs"):
-        fidelity(completions=["<answer>3</answer>"] * 4, mos=[1.0, 2.0, 3.0, 3.0])
-    with pytest.raises(ValueError, match="whole number"):
-        fidelity(completions=["<answer>3</answer>"] * 3, mos=[1.0, 1.0, 2.0])
-    (multi,) = get_reward_funcs(
-        ["multi_attribute"], prompt_kind="overall", num_generations=2, attributes=["noise"]
-    )
-    with pytest.raises(ConfigError, match="no scores"):
-        multi(completions=["<answer>3</answer>"] * 2, mos=[1.0, 1.0], noise=[2.0, 2.0])
-    assert set(REWARD_FUNCS) == {"fidelity", "multi_attribute", "format"}
-
-
-def test_registry_groups_can_be_ignored_for_the_no_alignment_ablation():
-    texts = ["<answer>4</answer>", "<answer>3</answer>", "<answer>2</answer>", "<answer>1.5</answer>"]
-    columns = {"mos": [4.0, 4.0, 2.0, 2.0], "group": ["a", "a", "b", "b"]}
-    (within,) = get_reward_funcs(["fidelity"], prompt_kind="overall", num_generations=2)
-    (across,) = get_reward_funcs(["fidelity"], prompt_kind="overall", num_generations=2, within_groups=False)
-    assert within(completions=texts, **columns) == [0.0] * 4  # each group holds one image: no partner
-    want = fidelity_reward([[4.0, 3.0], [2.0, 1.5]], [4.0, 2.0])
-    np.testing.assert_allclose(across(completions=texts, **columns), want.ravel(), atol=1e-15)
-    # the same scene id in two datasets is two groups
-    same_id = {"mos": [4.0, 4.0, 2.0, 2.0], "group": ["s1"] * 4, "dataset": ["x", "x", "y", "y"]}
-    assert within(completions=texts, **same_id) == [0.0] * 4
-    assert within(completions=texts, **(same_id | {"dataset": ["x"] * 4})) == pytest.approx(
-        want.ravel().tolist()
-    )
-
-
-def test_reward_setup_follows_the_ablations(demo_config):
-    names, weights, options = reward_setup(demo_config, demo_config["ablations"]["mg_iqa"])
-    assert names == ["multi_attribute", "format"] and weights == [1.0, 1.0]
-    assert options["attributes"] == ["sharpness", "color", "noise", "composition"]
-    assert options["within_groups"] is True
-    assert reward_setup(demo_config, demo_config["ablations"]["no_alignment"])[2]["within_groups"] is False
-    names, _, options = reward_setup(demo_config, demo_config["ablations"]["rl2r"])
-    assert names == ["fidelity", "format"] and options["prompt_kind"] == "overall"
-    get_reward_funcs(names, **options)

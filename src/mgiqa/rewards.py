@@ -1,4 +1,7 @@
-"""Rewards for GRPO: RL2R fidelity, MG-IQA's multi-dimensional fidelity, format; a registry of them.
+"""Rewards for GRPO: RL2R fidelity, MG-IQA's multi-dimensional fidelity, format.
+
+TRL sees them through `mgiqa.training.reward_adapter` (one reward function that parses each generation batch
+once and logs every component).
 
 Pure, vectorized numpy. Notation (method.md section 2): B images, K responses each, q_k(i) the score of
 response k of image i, mu_i / var_i the mean / UNBIASED variance of image i's scores, gamma = 1e-6:
@@ -28,9 +31,8 @@ Choices beyond RL2R (all explicit, all tested):
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +40,7 @@ from scipy.special import ndtr
 
 from mgiqa.data.pairs import preference_matrix
 from mgiqa.errors import ConfigError
-from mgiqa.parsing import FIELDS, parse_batch
+from mgiqa.parsing import FIELDS
 
 log = logging.getLogger(__name__)
 RESERVED_KEYS = ("total", "fidelity", "format")
@@ -193,161 +195,3 @@ def _weights_array(weights, names: Sequence[str]) -> np.ndarray:
 # columns, one value per completion, in TRL's order (each image's K completions consecutive). Columns read:
 # mos, mos_std (optional), group (optional; ignored with within_groups=False, the no_alignment ablation, whose
 # batches compare images across datasets) and the attribute columns; options come from get_reward_funcs.
-REWARD_OPTIONS = frozenset(
-    {
-        "prompt_kind",
-        "num_generations",
-        "attributes",
-        "weights",
-        "ground_truth",
-        "gamma",
-        "eps",
-        "within_groups",
-    }
-)
-
-
-def _texts(completions) -> list[str]:
-    out = []
-    for c in completions:
-        if isinstance(c, list):  # conversational: [{"role": "assistant", "content": str | [parts]}]
-            content = c[-1]["content"] if c else ""
-            if isinstance(content, list):
-                content = "".join(p.get("text", "") for p in content if p.get("type") == "text")
-            c = content
-        out.append(c)
-    return out
-
-
-def _per_image(values, k: int, name: str) -> np.ndarray:
-    """A per-completion column [B*K] as one value per image [B]; it must be constant within each image."""
-    arr = np.asarray([np.nan if v is None else v for v in values], dtype=object)
-    if arr.size % k:
-        raise ValueError(f"column {name!r}: {arr.size} values are not a whole number of {k}-response groups")
-    grid = arr.reshape(-1, k)
-    if not all(len({repr(v) for v in row}) == 1 for row in grid):
-        raise ValueError(
-            f"column {name!r} differs between the responses of one image (groups of {k} expected)"
-        )
-    return grid[:, 0]
-
-
-def _grouped(completions, options, fields) -> tuple[np.ndarray, int]:
-    """Parsed scores [B, K, len(fields)] (NaN for failures) of TRL's flat completions, and K."""
-    from mgiqa.prompts import prompt_fields
-
-    k = int(options["num_generations"])
-    read = prompt_fields(options["prompt_kind"])
-    if not set(fields) <= set(read):
-        raise ConfigError(
-            f"the {options['prompt_kind']!r} prompt has no scores for {sorted(set(fields) - set(read))}"
-        )
-    if len(completions) % k:
-        raise ValueError(f"{len(completions)} completions are not a whole number of {k}-response groups")
-    values, _ = parse_batch(_texts(completions), read)
-    scores = values[:, [read.index(f) for f in fields]]
-    return scores.reshape(-1, k, len(fields)), k
-
-
-def _columns(kwargs, k: int, fields, options) -> tuple[np.ndarray, np.ndarray, object]:
-    labels = []
-    for f in fields:
-        column = "mos" if f == "overall" else f
-        if column not in kwargs:
-            raise ValueError(f"reward needs the dataset column {column!r}")
-        labels.append(_per_image(kwargs[column], k, column).astype(float))
-    std = np.full((len(labels[0]), len(fields)), np.nan)
-    if "mos_std" in kwargs and "overall" in fields:
-        std[:, list(fields).index("overall")] = _per_image(kwargs["mos_std"], k, "mos_std").astype(float)
-    groups = None
-    if options.get("within_groups", True) and "group" in kwargs:  # group ids are per dataset: key by both
-        keys = (
-            kwargs["group"]
-            if "dataset" not in kwargs
-            else [f"{d}/{g}" for d, g in zip(kwargs["dataset"], kwargs["group"], strict=True)]
-        )
-        groups = _per_image(keys, k, "group")
-    return np.stack(labels, 1), std, groups
-
-
-def _fidelity_options(options: Mapping) -> dict:
-    keys = ("ground_truth", "gamma", "eps")
-    return {key: options[key] for key in keys if key in options}
-
-
-def _fidelity_trl(completions, *, options, **kwargs) -> list[float]:
-    scores, k = _grouped(completions, options, ("overall",))
-    labels, std, groups = _columns(kwargs, k, ("overall",), options)
-    out = fidelity_reward(scores[:, :, 0], labels[:, 0], std[:, 0], groups, **_fidelity_options(options))
-    return out.ravel().tolist()
-
-
-def _multi_attribute_trl(completions, *, options, **kwargs) -> list[float]:
-    fields = (*options["attributes"], "overall")
-    scores, k = _grouped(completions, options, fields)
-    labels, std, groups = _columns(kwargs, k, fields, options)
-    weights = options.get("weights")
-    kw = _fidelity_options(options)
-    out = multi_attribute_reward(scores, labels, None, weights, names=fields, std=std, groups=groups, **kw)
-    return out["fidelity"].ravel().tolist()
-
-
-def _format_trl(completions, *, options, **kwargs) -> list[float]:
-    from mgiqa.prompts import prompt_fields
-
-    _, format_ok = parse_batch(_texts(completions), prompt_fields(options["prompt_kind"]))
-    return format_reward(format_ok).tolist()
-
-
-REWARD_FUNCS: dict[str, Callable[..., list[float]]] = {
-    "fidelity": _fidelity_trl,  # RL2R on the overall score
-    "multi_attribute": _multi_attribute_trl,  # MG-IQA: weighted per-attribute fidelity (no format term)
-    "format": _format_trl,  # 1/0 format of the prompt kind
-}
-REQUIRED_OPTIONS = {
-    "fidelity": {"prompt_kind", "num_generations"},
-    "multi_attribute": {"prompt_kind", "num_generations", "attributes"},
-    "format": {"prompt_kind"},
-}
-
-
-def get_reward_funcs(names: Sequence[str], **options) -> list[Callable[..., list[float]]]:
-    """TRL reward functions by name, bound to `options` (see REWARD_OPTIONS); each keeps its name."""
-    unknown = set(options) - REWARD_OPTIONS
-    if unknown:
-        raise ConfigError(f"unknown reward options {sorted(unknown)}; known: {sorted(REWARD_OPTIONS)}")
-    funcs = []
-    for name in names:
-        if name not in REWARD_FUNCS:
-            raise ConfigError(f"unknown reward {name!r}; known: {sorted(REWARD_FUNCS)}")
-        missing = REQUIRED_OPTIONS[name] - set(options)
-        if missing:
-            raise ConfigError(f"reward {name!r} needs options {sorted(missing)}")
-        func = functools.partial(REWARD_FUNCS[name], options=dict(options))
-        functools.update_wrapper(func, REWARD_FUNCS[name])
-        func.__name__ = name
-        funcs.append(func)
-    return funcs
-
-
-def reward_setup(config: dict, ablation: Mapping) -> tuple[list[str], list[float], dict]:
-    """(reward names, TRL reward_weights, options) of one ablation: fidelity (RL2R) or multi_attribute
-    (MG-IQA), plus format weighted by reward.format_weight (RL2R: fidelity + format, unweighted)."""
-    reward = config["reward"]
-    options = {
-        "prompt_kind": ablation["prompt"],
-        "num_generations": config["grpo"]["num_generations"],
-        "ground_truth": reward["ground_truth"],
-        "gamma": reward.get("gamma", 1e-6),
-        "within_groups": bool(ablation["alignment"]),
-    }
-    if ablation["multi_reward"]:
-        if ablation["prompt"] != "attribute":
-            raise ConfigError(
-                "multi_reward needs the attribute prompt (the overall prompt has no attribute scores)"
-            )
-        options |= {"attributes": list(reward["attributes"]), "weights": dict(reward["weights"])}
-        names = ["multi_attribute", "format"]
-    else:
-        names = ["fidelity", "format"]
-    return names, [1.0, float(reward.get("format_weight", 1.0))], options
