@@ -188,10 +188,3 @@ def _weights_array(weights, names: Sequence[str]) -> np.ndarray:
     if w.shape != (len(names),) or not np.isfinite(w).all() or (w < 0).any():
         raise ValueError(f"weights must be {len(names)} finite non-negative numbers, got {weights}")
     return w
-
-
-# ----------------------------------------------------------------------------- TRL-style registry
-# Each entry takes TRL's reward-function call: completions (strings or chat messages) plus the dataset's
-# columns, one value per completion, in TRL's order (each image's K completions consecutive). Columns read:
-# mos, mos_std (optional), group (optional; ignored with within_groups=False, the no_alignment ablation, whose
-# batches compare images across datasets) and the attribute columns; options come from get_reward_funcs.
