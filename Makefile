@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
+CONFIGFILE ?= config/config.yaml   # the config dvc.yaml was generated from
 
-.PHONY: setup demo test test-fast lint bench dvc-yaml clean-demo
+.PHONY: setup demo test test-fast lint bench dvc-yaml pull repro
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +37,13 @@ bench: $(STAMP)
 
 dvc-yaml: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mgiqa dvc-export -o dvc.yaml
+
+repro: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+
+# Restore data, checkpoints and results from the DVC remote, then mark them up to date for Snakemake
+# (a pull leaves file times arbitrary; DVC has just verified the contents against dvc.lock).
+pull: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc pull
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc status --quiet || { echo "make pull: the workspace differs from dvc.lock (see dvc status); rerun with dvc repro or snakemake instead" >&2; exit 1; }
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/snakemake results/tables/main.csv --touch --cores 1 --configfile $(CONFIGFILE)

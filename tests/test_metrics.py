@@ -144,7 +144,7 @@ def test_all_failed_gives_zero_and_explicit_fit_failure():
     df = _pred_df([1.0, 2.0, 3.0, 4.0], np.nan, parse_ok=False)
     res = evaluate_predictions(df, bootstrap=20, confidence=0.95, seed=0)
     assert res["constant_prediction"] and res["srcc"] == 0.0 and res["pair_acc"] == 0.5
-    assert res["plcc_logistic"] is None and not res["logistic_fit"]["ok"] and res["logistic_fit"]["error"]
+    assert res["plcc_logistic"] is None and not res["logistic_fit"]["ok"] and res["logistic_fit"]["reason"]
 
 
 def test_within_group_metrics():

@@ -1,38 +1,75 @@
 """Generate `dvc.yaml` from the Snakemake workflow: one DVC stage per Snakemake job.
 
-The Snakemake DAG is the single source of truth. Each stage runs exactly its job's shell command
-(after refreshing the effective config the `mgiqa` stages read), with the job's inputs as `deps`,
-its outputs as `outs`, the config keys the rule reads as `params`, the metrics JSON files as
-`metrics` and the training logs / tables as top-level `plots`.
+The Snakemake DAG is the single source of truth. Each stage runs exactly its job's shell command (after
+refreshing the effective config the `mgiqa` stages read), with the job's inputs as `deps`, its outputs as
+`outs` (a fetch marker `data/raw/X/.complete` stands for its folder), the config keys the command reads as
+`params`, the metrics JSON files as (cached) `metrics` and the training logs and main table as `plots`.
+
+Config values that shape the DAG itself (datasets, ablation prompts and training sets, seeds, paths, ...)
+end up in the stage commands and paths, not in `params`. The first stage, `dvc_yaml_check`, reruns whenever
+a config, registry or workflow file changes and fails when `dvc.yaml` no longer matches the Snakemake DAG,
+so a `dvc repro` or `dvc exp run -S` never runs stale commands; every other stage depends on its stamp.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-# config keys each rule reads ({wildcard} is substituted per job); a change reruns just those stages
+from mgiqa.errors import ConfigError
+
+# config keys each rule's command reads at run time ({wildcard} is substituted per job): a change reruns
+# just those stages. Over-listing only costs reruns; DAG-shaping keys are guarded by dvc_yaml_check.
 RULE_CONFIG_KEYS: dict[str, list[str]] = {
-    "fetch_dataset": ["seed", "paths.mirror", "demo"],
+    "fetch_dataset": [],  # + seed and demo for generated (demo) datasets, see config_keys()
     "labels": [],
     "prepare": ["datasets.allow_missing_images"],
-    "batch_plan": ["seed", "batches", "ablations.{ablation}"],
-    "build_tiny_model": ["seed", "model"],
-    "pretrain_base_model": ["seed", "model", "pretrain"],
+    "batch_plan": ["seed", "batches", "grpo.steps", "compute.num_processes"],
+    "build_tiny_model": ["seed", "model.tiny", "model.image_size", "model.dtype"],
+    "pretrain_base_model": ["seed", "model.image_size", "model.dtype", "pretrain", "compute.backend"],
     "fetch_base_model": ["model"],
-    "sft": ["seed", "model", "sft", "generation"],
-    "grpo": ["seed", "model", "grpo", "reward", "generation", "batches", "ablations.{ablation}"],
-    "predict": ["seed", "model.image_size", "generation", "evaluation.batch_size", "evaluation.num_samples"],
+    "sft": ["seed", "model", "sft", "compute.backend"],
+    "grpo": [
+        "seed",
+        "model",
+        "grpo",
+        "reward",
+        "generation",
+        "batches",
+        "ablations.{ablation}",
+        "compute.backend",
+        "compute.vllm",
+    ],
+    "predict": [
+        "seed",
+        "model.image_size",
+        "model.dtype",
+        "generation",
+        "evaluation.batch_size",
+        "evaluation.num_samples",
+        "compute.backend",
+        "compute.vllm",
+    ],
     "classical": [],
     "metrics": ["seed", "evaluation.bootstrap", "evaluation.confidence"],
     "figures": ["evaluation"],
-    "tables": ["evaluation", "ablations"],
+    "tables": ["seed", "evaluation", "ablations"],
 }
-
-EFFECTIVE_CONFIG = "results/config.effective.yaml"
+# registry fields each per-dataset rule reads (None: the whole entry)
+RULE_REGISTRY_KEYS: dict[str, tuple[str, ...] | None] = {
+    "fetch_dataset": ("sources", "archive", "root"),
+    "labels": None,
+    "prepare": None,
+}
+CHECK_STAGE = "dvc_yaml_check"
+# files besides the Snakefile, configs and registries whose change can reshape the DAG: dvc_yaml_check reruns
+WORKFLOW_FILES = ("workflow/rules", "src/mgiqa/pipeline.py", "src/mgiqa/dvc_export.py")
+DEFAULT_TARGETS = ("results/tables/main.csv",)
+MARKER = ".complete"
 
 
 @dataclass
@@ -42,62 +79,98 @@ class Job:
     shellcmd: str
     inputs: list[str]
     outputs: list[str]
-    directory_outputs: set[str] = field(default_factory=set)
-    logs: list[str] = field(default_factory=list)
+    logs: list[str]
 
 
-def snakemake_jobs(snakefile: Path, configfiles: list[Path], targets: list[str]) -> list[Job]:
-    """Every job Snakemake would run to build `targets` from scratch (a forced dry DAG)."""
+@dataclass
+class Export:
+    """What one export is generated from; paths are relative to `root` (the Snakefile's folder)."""
+
+    root: Path
+    snakefile: str
+    configfiles: list[str]
+    targets: list[str]
+    output: str
+
+    def __post_init__(self):
+        from mgiqa.config import load_merged_config
+        from mgiqa.data.registry import DEMO_REGISTRY_PATH, REGISTRY_PATH
+
+        self.config = load_merged_config([self.root / c for c in self.configfiles])
+        self.config_texts = {c: _read_yaml(self.root / c) for c in self.configfiles}
+        packaged = [REGISTRY_PATH, *([DEMO_REGISTRY_PATH] if DEMO_REGISTRY_PATH.is_file() else [])]
+        extra = self.config["datasets"].get("registry")
+        # the repository's own copy of the packaged registry (DVC params must lie inside the repository)
+        self.registry_files = [f"src/mgiqa/data/{p.name}" for p in packaged] + ([str(extra)] if extra else [])
+        self.registry_texts = {f: _read_yaml(self.root / f) for f in self.registry_files}
+
+    @property
+    def results(self) -> str:
+        return str(self.config["paths"]["results"])
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.results}/{CHECK_STAGE}.txt"
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found (dvc-export reads it as a DVC params file)")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
+
+
+def snakemake_jobs(export: Export) -> list[Job]:
+    """Every job Snakemake would run to build the targets from scratch (a forced dry DAG), in order."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.enums import Quietness
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
-    jobs: list[Job] = []
-    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-        workflow_api = api.workflow(
-            resource_settings=ResourceSettings(cores=1),
-            config_settings=ConfigSettings(configfiles=[Path(c) for c in configfiles]),
-            snakefile=Path(snakefile),
-            workdir=Path(snakefile).resolve().parent,
-        )
-        dag_api = workflow_api.dag(dag_settings=DAGSettings(targets=set(targets), forceall=True))
-        workflow = dag_api.workflow_api._workflow
-        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
-        workflow._build_dag()
-        ordered = [
-            job
-            for level in workflow.dag.toposorted()
-            for job in sorted(level, key=lambda j: (j.rule.name, sorted(j.wildcards_dict.items())))
-        ]
-        for job in ordered:
-            if not job.rule.shellcmd:  # target rules without a command
-                continue
-            jobs.append(
+    cwd = os.getcwd()  # Snakemake changes into its workdir
+    try:
+        with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+            workflow_api = api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                config_settings=ConfigSettings(configfiles=[export.root / c for c in export.configfiles]),
+                snakefile=export.root / export.snakefile,
+                workdir=export.root,
+            )
+            dag_api = workflow_api.dag(dag_settings=DAGSettings(targets=set(export.targets), forceall=True))
+            workflow = dag_api.workflow_api._workflow
+            workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+            workflow._build_dag()
+            ordered = [
+                job
+                for level in workflow.dag.toposorted()
+                for job in sorted(level, key=lambda j: (j.rule.name, sorted(j.wildcards_dict.items())))
+            ]
+            return [
                 Job(
                     rule=job.rule.name,
                     wildcards={k: str(v) for k, v in job.wildcards_dict.items()},
                     shellcmd=" ".join(job.shellcmd.split()),
                     inputs=sorted(str(f) for f in job.input),
                     outputs=[str(f) for f in job.output],
-                    directory_outputs={str(f) for f in job.output if f.is_directory},
                     logs=[str(f) for f in job.log],
                 )
-            )
-    return jobs
+                for job in ordered
+                if job.rule.shellcmd  # target rules have no command
+            ]
+    finally:
+        os.chdir(cwd)
 
 
 def stage_name(job: Job) -> str:
-    parts = [job.rule, *job.wildcards.values()]
-    return re.sub(r"[^A-Za-z0-9_\-]", "_", "-".join(parts))
+    return re.sub(r"[^A-Za-z0-9_\-]", "_", "-".join([job.rule, *job.wildcards.values()]))
 
 
-def _dvc_out(path: str) -> str:
-    """The fetch marker stands for its whole dataset folder: DVC versions the folder."""
-    return str(Path(path).parent) if Path(path).name == ".complete" else path
+def dvc_path(path: str) -> str:
+    """The fetch marker stands for its whole dataset folder: DVC versions (and depends on) the folder."""
+    return str(Path(path).parent) if Path(path).name == MARKER else path
 
 
-def _has_key(config: dict, dotted: str) -> bool:
-    node = config
+def _has_key(tree: dict, dotted: str) -> bool:
+    node = tree
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
             return False
@@ -105,31 +178,71 @@ def _has_key(config: dict, dotted: str) -> bool:
     return True
 
 
-def job_stage(job: Job, params_file: str, params_config: dict, configfiles: list[str]) -> dict:
-    cfg_args = " ".join(configfiles)
-    refresh = f"mgiqa validate-config {cfg_args} --write-effective {EFFECTIVE_CONFIG}"
+def config_keys(job: Job, export: Export) -> list[str]:
+    from mgiqa.pipeline import generator_settings, registry
+
+    keys = [k.format(**job.wildcards) for k in RULE_CONFIG_KEYS.get(job.rule, [])]
+    dataset = job.wildcards.get("dataset")
+    if job.rule == "fetch_dataset" and generator_settings(export.config, registry(export.config), dataset):
+        keys = ["seed", "demo", *keys]  # the demo generator's inputs (as the Snakemake rule's params)
+    return keys
+
+
+def job_params(job: Job, export: Export) -> list[dict]:
+    """DVC params: each config key from every config file that sets it (Snakemake merges them in order),
+    each registry field from the registry file whose entry is in force (a later file overrides)."""
+    params: list[dict] = []
+    for name, tree in export.config_texts.items():
+        keys = [k for k in config_keys(job, export) if _has_key(tree, k)]
+        if keys:
+            params.append({name: keys})
+    if job.rule in RULE_REGISTRY_KEYS:
+        dataset = job.wildcards["dataset"]
+        name = [f for f, tree in export.registry_texts.items() if dataset in tree][-1]
+        fields = RULE_REGISTRY_KEYS[job.rule]
+        entry = export.registry_texts[name][dataset]
+        keys = [dataset] if fields is None else [f"{dataset}.{f}" for f in fields if f in entry]
+        params.append({name: keys})
+    return params
+
+
+def job_stage(job: Job, export: Export) -> dict:
+    configs = " ".join(export.configfiles)
+    refresh = f"mgiqa validate-config {configs} --write-effective {export.results}/config.effective.yaml"
     log_dirs = sorted({str(Path(log).parent) for log in job.logs})
     if log_dirs:  # Snakemake creates the log folders itself; under DVC the command does
         refresh = f"mkdir -p {' '.join(log_dirs)} && {refresh}"
-    keys = [k.format(**job.wildcards) for k in RULE_CONFIG_KEYS.get(job.rule, [])]
-    keys = [k for k in keys if _has_key(params_config, k)]
     stage: dict = {"cmd": f"{refresh} && {job.shellcmd}"}
-    deps = sorted(set(job.inputs))
-    if deps:
-        stage["deps"] = deps
-    if keys:
-        stage["params"] = [{params_file: keys}]
-    outs, metrics = [], []
-    for out in job.outputs:
-        if job.rule == "metrics" and out.endswith(".json"):
-            metrics.append({out: {"cache": False}})
-        else:
-            outs.append(_dvc_out(out))
+    stage["deps"] = [export.stamp, *sorted({dvc_path(p) for p in job.inputs})]
+    params = job_params(job, export)
+    if params:
+        stage["params"] = params
+    is_metric = job.rule == "metrics"
+    outs = list(dict.fromkeys(dvc_path(p) for p in job.outputs if not (is_metric and p.endswith(".json"))))
+    metrics = [p for p in job.outputs if is_metric and p.endswith(".json")]
     if outs:
-        stage["outs"] = list(dict.fromkeys(outs))
+        stage["outs"] = outs
     if metrics:
-        stage["metrics"] = metrics
+        stage["metrics"] = metrics  # cached: pushed and pulled with the rest (results/ is not in git)
     return stage
+
+
+def check_stage(export: Export) -> dict:
+    args = [] if export.snakefile == "Snakefile" else ["--snakefile", export.snakefile]
+    args += [a for c in export.configfiles for a in ("--configfile", c)]
+    if list(export.targets) != list(DEFAULT_TARGETS):
+        args += [a for t in export.targets for a in ("--target", t)]
+    cmd = " ".join(["mgiqa dvc-export --check", *args, "-o", export.output, "--stamp", export.stamp])
+    deps = [export.snakefile, *WORKFLOW_FILES, *export.registry_files]  # (DVC refuses dvc.yaml itself)
+    missing = [d for d in deps if not (export.root / d).exists()]
+    if missing:
+        raise ConfigError(f"{export.root}: dvc-export needs the workflow files {missing} in the repository")
+    return {
+        "cmd": cmd,
+        "deps": list(dict.fromkeys(deps)),
+        "params": [{c: []} for c in export.configfiles],  # every key: any config change re-checks the DAG
+        "outs": [export.stamp],
+    }
 
 
 def top_level_plots(jobs: list[Job]) -> list:
@@ -137,22 +250,20 @@ def top_level_plots(jobs: list[Job]) -> list:
     for job in jobs:
         if job.rule == "grpo":
             log = f"{job.outputs[0]}/train_log.csv"
-            plots.append({log: {"x": "step", "y": ["reward_total", "reward_overall", "kl"]}})
+            plots.append({log: {"x": "step", "y": ["reward_total", "reward_fidelity", "kl"]}})
         if job.rule == "tables":
-            plots.append({job.outputs[0]: {"template": "bar_horizontal", "x": "avg_srcc", "y": "method"}})
+            main = next(p for p in job.outputs if p.endswith("main.csv"))
+            plots.append({main: {"template": "bar_horizontal", "x": "avg_srcc", "y": "method"}})
     return plots
 
 
-def build_dvc_yaml(jobs: list[Job], params_file: str, configfiles: list[str]) -> dict:
-    """dvc.yaml for `jobs`; params are read from `params_file` (the last config file given)."""
-    with open(params_file, encoding="utf-8") as f:
-        params_config = yaml.safe_load(f)
-    stages = {}
+def build_dvc_yaml(jobs: list[Job], export: Export) -> dict:
+    stages = {CHECK_STAGE: check_stage(export)}
     for job in jobs:
         name = stage_name(job)
         if name in stages:
-            raise ValueError(f"two Snakemake jobs map to the DVC stage name {name!r}")
-        stages[name] = job_stage(job, params_file, params_config, configfiles)
+            raise ConfigError(f"two Snakemake jobs map to the DVC stage name {name!r}")
+        stages[name] = job_stage(job, export)
     return {"stages": stages, "plots": top_level_plots(jobs)}
 
 
@@ -164,3 +275,9 @@ HEADER = (
 
 def render(dvc: dict) -> str:
     return HEADER + yaml.safe_dump(dvc, sort_keys=False, width=1000)
+
+
+def generate(export: Export) -> tuple[str, int]:
+    """The dvc.yaml text for `export` and its number of Snakemake jobs."""
+    jobs = snakemake_jobs(export)
+    return render(build_dvc_yaml(jobs, export)), len(jobs)

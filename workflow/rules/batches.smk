@@ -14,6 +14,7 @@ rule batch_plan:
         config=CONFIG,
         scope=lambda w: P.batch_scope(config, w.ablation),
         batches=config["batches"],
+        plan_size=[config["grpo"]["steps"], config["compute"].get("num_processes", 1)],
     resources:
         mem_mb=2000,
         runtime=10,

@@ -21,13 +21,19 @@ LOG_COLUMNS = (
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.grid": True, "grid.alpha": 0.3})
 
 
+# no creation dates in the files: the same inputs give byte-identical figures
+_NO_DATES = {"png": {}, "pdf": {"CreationDate": None}}
+
+
 def save(fig, out_base: str | Path) -> list[Path]:
     """Write `out_base`.png (150 dpi) and `out_base`.pdf atomically; close the figure."""
     paths = []
     for ext in ("png", "pdf"):
         path = Path(f"{out_base}.{ext}")
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+            fig.savefig(
+                tmp, format=ext, dpi=150, bbox_inches="tight", metadata=_NO_DATES[ext]
+            )  # reproducible bytes
         paths.append(path)
     plt.close(fig)
     return paths

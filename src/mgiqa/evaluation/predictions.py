@@ -103,10 +103,10 @@ def _correlations(y, p, bootstrap: int, confidence: float, seed: int) -> dict:
     out = {"srcc": metrics.srcc(y, p), "plcc": metrics.plcc(y, p), "krcc": metrics.krcc(y, p)}
     try:
         out["plcc_logistic"], params = metrics.plcc_logistic(y, p)
-        out["logistic_fit"] = {"ok": True, "params": params.tolist(), "error": None}
+        out["logistic_fit"] = {"ok": True, "params": params.tolist(), "reason": None}
     except metrics.LogisticFitError as exc:
         out["plcc_logistic"] = None
-        out["logistic_fit"] = {"ok": False, "params": None, "error": str(exc)}
+        out["logistic_fit"] = {"ok": False, "params": None, "reason": str(exc)}
     if bootstrap > 0:
         out["ci"] = {
             m: dict(
