@@ -30,17 +30,14 @@ def run(args: argparse.Namespace) -> int:
 
     from mgiqa.config import derive_seed, load_config
     from mgiqa.data.batches import build_batch_plan
+    from mgiqa.data.splits import select_split
     from mgiqa.errors import DataIntegrityError
     from mgiqa.io import read_table, write_json, write_table
 
     config = load_config(args.config)
     frames = []
     for path in args.tables:
-        table = read_table(path)
-        if args.split != "all":
-            if "split" not in table.columns:
-                raise DataIntegrityError(f"{path}: no 'split' column to select {args.split!r} rows from")
-            table = table[table["split"] == args.split]
+        table = select_split(read_table(path), args.split, path)
         if table.empty:
             raise DataIntegrityError(f"{path}: no rows of split {args.split!r}")
         frames.append(table)

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mgiqa.config import load_config
+    from mgiqa.data.splits import select_split
     from mgiqa.errors import ConfigError, DataIntegrityError
     from mgiqa.evaluation.classical import classical_predictions
     from mgiqa.io import read_table, write_table
@@ -42,13 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and len(args.benchmark_tables) != 1:
         raise ConfigError("-o/--output takes one benchmark table; use --out-dir for several")
     for table_path in args.benchmark_tables:
-        table = read_table(table_path)
-        if args.split != "all":
-            if "split" not in table.columns:
-                raise DataIntegrityError(f"{table_path}: no split column to select {args.split!r}")
-            table = table[table["split"] == args.split]
-            if table.empty:
-                raise DataIntegrityError(f"{table_path}: no row with split == {args.split!r}")
+        table = select_split(read_table(table_path), args.split, table_path)
         try:
             preds = classical_predictions(table, args.measure)
         except DataIntegrityError as exc:

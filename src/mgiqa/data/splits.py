@@ -61,3 +61,17 @@ def map_split_values(values, mapping: dict) -> tuple[np.ndarray, int | None]:
     mapped = text.map(keys)
     bad = mapped.isna().to_numpy().nonzero()[0]
     return mapped.to_numpy(dtype=object), (int(bad[0]) if bad.size else None)
+
+
+def select_split(table: pd.DataFrame, split: str, source) -> pd.DataFrame:
+    """The rows of `table` (read from `source`) in `split`; "all" keeps every row. Errors name the file."""
+    from mgiqa.errors import DataIntegrityError
+
+    if split == "all":
+        return table
+    if "split" not in table.columns:
+        raise DataIntegrityError(f"{source}: no 'split' column to select {split!r} rows from")
+    selected = table[table["split"] == split]
+    if selected.empty:
+        raise DataIntegrityError(f"{source}: no rows of split {split!r}")
+    return selected
