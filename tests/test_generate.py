@@ -92,3 +92,20 @@ def test_prepare_image_resizes_and_names_bad_files(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(DataIntegrityError, match="bad.png"):
         prepare_image(tmp_path / "bad.png", 56)
+
+
+def test_digit_probabilities_come_with_the_same_texts(model_and_processor):
+    from mgiqa.model.generate import generate_batch
+    from mgiqa.model.readout import Completion
+
+    model, processor = model_and_processor
+    batch = images(4)
+    fn = messages_for(batch)
+    texts = generate_batch(model, processor, batch, fn, max_new_tokens=10)
+    completions = generate_batch(model, processor, batch, fn, max_new_tokens=10, with_digit_probs=True)
+    assert [[c.text for c in cs] for cs in completions] == texts
+    for (c,) in completions:
+        assert isinstance(c, Completion)
+        assert "".join(c.token_texts) == c.text
+        assert c.digit_probs.shape == (len(c.token_texts), 10)
+        assert np.all(c.digit_probs >= 0) and np.all(c.digit_probs.sum(1) <= 1 + 1e-6)

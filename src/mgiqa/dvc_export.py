@@ -51,6 +51,7 @@ RULE_CONFIG_KEYS: dict[str, list[str]] = {
         "generation",
         "evaluation.batch_size",
         "evaluation.num_samples",
+        "evaluation.readout",
         "compute.backend",
         "compute.vllm",
     ],

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,8 @@ class ParsedResponse:
     failed: tuple[str, ...]  # the fields that did not parse, in request order
     format_ok: bool
     has_think: bool
+    # field -> (start, end) character span in the text of the number that was read (parsed fields only)
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -87,17 +89,17 @@ def parse_response(text: str, fields: Sequence[str] = FIELDS) -> ParsedResponse:
         raise ValueError(f"unknown score fields {unknown}; known: {list(_ALIASES)}")
     if not isinstance(text, str):
         return ParsedResponse({f: None for f in fields}, fields, False, False)
-    region, has_think = _answer_region(text)
+    offset, region, has_think = _answer_region(text)
     overall_only = fields == ("overall",)
-    values = {}
-    for field in fields:
-        if overall_only:
-            values[field] = _parse_overall_only(region)
-        else:
-            values[field] = _checked(_last_labelled(_LABELLED[field], region))
+    values, spans = {}, {}
+    for name in fields:
+        found = _overall_only_number(region) if overall_only else _last_labelled(_LABELLED[name], region)
+        values[name] = _checked(found[0] if found else None)
+        if values[name] is not None:
+            spans[name] = (offset + found[1], offset + found[1] + len(found[0]))
     failed = tuple(f for f in fields if values[f] is None)
     format_ok = not failed and _has_format(text, overall_only)
-    return ParsedResponse(values, failed, format_ok, has_think)
+    return ParsedResponse(values, failed, format_ok, has_think, spans)
 
 
 def parse_batch(texts: Iterable[str], fields: Sequence[str] = FIELDS) -> tuple[np.ndarray, np.ndarray]:
@@ -112,45 +114,48 @@ def parse_batch(texts: Iterable[str], fields: Sequence[str] = FIELDS) -> tuple[n
     return values, np.fromiter((p.format_ok for p in parsed), dtype=bool, count=len(parsed))
 
 
-def _answer_region(text: str) -> tuple[str, bool]:
-    """The text the scores are read from, and whether a closed <think> block exists."""
+def _answer_region(text: str) -> tuple[int, str, bool]:
+    """Where the text the scores are read from starts, that text, and whether a closed <think> block exists."""
     closes = list(_THINK_CLOSE.finditer(text))
     opens = list(_THINK_OPEN.finditer(text))
     last_close = closes[-1].end() if closes else -1
     has_think = bool(opens) and bool(closes) and opens[0].start() < closes[-1].start()
     dangling = [m for m in opens if m.start() >= last_close]
     if dangling:  # a reasoning block that never closed: only what came before it counts
-        return text[max(last_close, 0) : dangling[0].start()], has_think
-    return text[max(last_close, 0) :], has_think
+        return max(last_close, 0), text[max(last_close, 0) : dangling[0].start()], has_think
+    return max(last_close, 0), text[max(last_close, 0) :], has_think
 
 
-def _last_labelled(pattern: re.Pattern, region: str) -> str | None:
+def _last_labelled(pattern: re.Pattern, region: str) -> tuple[str, int] | None:
+    """The number of the last match of a labelled-field pattern and where it starts in `region`."""
     last = None
     for last in pattern.finditer(region):  # noqa: B007 (we want the last match)
         pass
-    return last.group("num") if last else None
+    return (last.group("num"), last.start("num")) if last else None
 
 
-def _parse_overall_only(region: str) -> float | None:
+def _overall_only_number(region: str) -> tuple[str, int] | None:
+    """The overall-only answer's number and where it starts in `region` (None: there is none)."""
     block = _last_answer_block(region)
     if block is not None:
-        labelled = _last_labelled(_LABELLED_OVERALL_ONLY, block)
+        offset, content = block
+        labelled = _last_labelled(_LABELLED_OVERALL_ONLY, content)
         if labelled is not None:
-            return _checked(labelled)
-        first = _FIRST_NUMBER.search(block)
+            return labelled[0], offset + labelled[1]
+        first = _FIRST_NUMBER.search(content)
         if first is None:
             return None
-        standalone = _STANDALONE_NUMBER.match(block, first.start())
-        return _checked(standalone.group("num")) if standalone else None
-    return _checked(_last_labelled(_LABELLED_OVERALL_ONLY, region))
+        standalone = _STANDALONE_NUMBER.match(content, first.start())
+        return (standalone.group("num"), offset + standalone.start("num")) if standalone else None
+    return _last_labelled(_LABELLED_OVERALL_ONLY, region)
 
 
-def _last_answer_block(region: str) -> str | None:
-    """The content of the last <answer>...</answer> block (linear time, unlike a lazy regex scan)."""
+def _last_answer_block(region: str) -> tuple[int, str] | None:
+    """Where the last <answer>...</answer> block's content starts, and that content (linear time)."""
     lower = region.lower()
     close = lower.rfind("</answer>")
     start = lower.rfind("<answer>", 0, close) if close >= 0 else -1
-    return region[start + len("<answer>") : close] if start >= 0 else None
+    return (start + len("<answer>"), region[start + len("<answer>") : close]) if start >= 0 else None
 
 
 def _checked(number: str | None) -> float | None:

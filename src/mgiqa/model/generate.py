@@ -17,6 +17,7 @@ from PIL import Image
 
 from mgiqa.errors import ConfigError, DataIntegrityError
 from mgiqa.model import prepare_image
+from mgiqa.model.readout import Completion, digit_token_ids
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,15 @@ def generate_batch(
     num_samples: int = 1,
     seed: int = 0,
     image_size: int | None = None,
-) -> list[list[str]]:
+    with_digit_probs: bool = False,
+) -> list[list[str]] | list[list[Completion]]:
     """Generate `num_samples` responses per image in one batch; returns one list of texts per image.
 
     `messages_fn(image)` gives the chat messages for one image (an `{"type": "image"}` entry marks where the
     image goes). Images are resized to `image_size` squared (default: the model's `image_size` attribute
     from the processor, i.e. left as given when None). Greedy decoding needs `num_samples == 1`.
+    `with_digit_probs`: return `readout.Completion`s (text, token texts, digit probabilities per step) for
+    the `expected` readout instead of plain texts.
     """
     import torch
 
@@ -76,13 +80,36 @@ def generate_batch(
         gen_kwargs |= {"temperature": None, "top_p": None, "top_k": None}
     tokenizer = processor.tokenizer
     torch.manual_seed(seed)
+    if with_digit_probs:
+        gen_kwargs |= {"output_logits": True, "return_dict_in_generate": True}
     with torch.inference_mode():
         output = model.generate(**inputs, **gen_kwargs, pad_token_id=tokenizer.pad_token_id)
-    completions = output[:, inputs["input_ids"].shape[1] :]
+    sequences = output.sequences if with_digit_probs else output
+    completions = sequences[:, inputs["input_ids"].shape[1] :]
     decoded = tokenizer.batch_decode(
         completions, skip_special_tokens=True, clean_up_tokenization_spaces=False
     )
+    if with_digit_probs:
+        digit_ids = digit_token_ids(tokenizer)
+        probs = torch.stack(output.logits, 1).float().softmax(-1)[..., digit_ids].cpu().numpy()
+        decoded = [
+            Completion(text, token_pieces(tokenizer, ids.tolist(), text), p)
+            for text, ids, p in zip(decoded, completions, probs, strict=True)
+        ]
     return [decoded[i * num_samples : (i + 1) * num_samples] for i in range(len(images))]
+
+
+def token_pieces(tokenizer, ids: list[int], text: str) -> tuple[str, ...]:
+    """The decoded text of each token, such that they join to `text` (skipped special tokens are "").
+
+    Token-by-token decoding is exact for whole characters; where a character spans tokens (byte-level BPE),
+    each token gets what decoding it added to the prefix before it."""
+    kwargs = {"skip_special_tokens": True, "clean_up_tokenization_spaces": False}
+    pieces = tuple(tokenizer.decode([i], **kwargs) for i in ids)
+    if "".join(pieces) == text:
+        return pieces
+    prefixes = [tokenizer.decode(ids[:n], **kwargs) for n in range(len(ids) + 1)]
+    return tuple(b[len(a) :] if b.startswith(a) else "" for a, b in zip(prefixes, prefixes[1:], strict=False))
 
 
 def require_vllm() -> None:
@@ -156,15 +183,18 @@ PREDICTION_FIELDS = ("overall", "sharpness", "color", "noise", "composition")
 SAMPLE_SEPARATOR = "\n<|sample|>\n"
 
 
-def prediction_row(row, texts: list[str], fields: tuple[str, ...]) -> dict:
-    """One prediction-table row: each field averaged over the samples where it parsed."""
-    from mgiqa.parsing import parse_response
+def prediction_row(row, texts: list, fields: tuple[str, ...], readout: str = "text") -> dict:
+    """One prediction-table row: each field averaged over the samples where it parsed.
 
-    parsed = [parse_response(text, list(fields)) for text in texts]
+    `texts`: the responses (strings, or `readout.Completion`s for the `expected` readout)."""
+    from mgiqa.model.readout import readout_values
+
+    parsed = [readout_values(text, list(fields), readout) for text in texts]
+    texts = [t.text if isinstance(t, Completion) else t for t in texts]
     record = {"image": row["image"], "mos": float(row["mos"]), "group": row["group"]}
     failed = []
     for field in PREDICTION_FIELDS:
-        values = [p.values.get(field) for p in parsed] if field in fields else []
+        values = [p.get(field) for p in parsed] if field in fields else []
         values = [v for v in values if v is not None]
         record[f"pred_{field}"] = sum(values) / len(values) if values else None
         if field in fields and not values:
@@ -211,10 +241,13 @@ def predict_benchmark(
     evaluation = config["evaluation"]
     batch_size = int(evaluation["batch_size"])
     num_samples = int(evaluation.get("num_samples", 1))
+    readout = evaluation.get("readout", "text")
+    if readout == "expected" and config.get("compute", {}).get("vllm", False):
+        raise ConfigError("evaluation.readout expected needs the transformers backend (compute.vllm: false)")
     if seed is None:
         seed = derive_seed(config, "predict", Path(table).stem)
     settings = {"model": str(Path(model_dir).resolve()), "prompt": prompt_kind, "seed": seed,
-                "num_samples": num_samples, "batch_size": batch_size, "n_images": len(df),
+                "num_samples": num_samples, "batch_size": batch_size, "n_images": len(df), "readout": readout,
                 "max_new_tokens": int(config["generation"]["max_new_tokens"])}  # fmt: skip
     out_csv = Path(out_csv)
     partial = PartialPredictions(out_csv.parent / f".{out_csv.name}.partial.jsonl", settings)
@@ -240,9 +273,11 @@ def predict_benchmark(
                 temperature=temperature,
                 num_samples=num_samples,
                 seed=seed + b,
+                **({"with_digit_probs": True} if readout == "expected" else {}),
             )
             records = [
-                prediction_row(row, t, fields) for (_, row), t in zip(rows.iterrows(), texts, strict=True)
+                prediction_row(row, t, fields, readout)
+                for (_, row), t in zip(rows.iterrows(), texts, strict=True)
             ]
             partial.append(b, records)
             done[b] = records
