@@ -56,6 +56,7 @@ def setup(tmp_path_factory):
         "batch_size": 4,
         "learning_rate": 1e-3,
         "warmup_steps": 2,
+        "tasks": ["distortion", "attribute", "overall"],
     }
     return {"root": root, "table": table, "config": config, "model": build_tiny_model(root / "init", config)}
 
@@ -111,11 +112,14 @@ def test_pretrain_saves_a_loadable_model_deterministically(setup, tmp_path):
     assert evaluation["vision_steps"] == 2 and evaluation["steps"] == 2
     for key in ("probe_distortion_level_srcc", "probe_mos_srcc", "distortion_accuracy", "level_accuracy"):
         assert key in evaluation
+    for task in ("attribute", "overall"):
+        assert 0.0 <= evaluation[f"{task}_parsed_fraction"] <= 1.0 and f"{task}_mos_srcc" in evaluation
     out = tmp_path / "a"
     AutoProcessor.from_pretrained(out)
     AutoModelForImageTextToText.from_pretrained(out)
     log = pd.read_csv(out / "train_log.csv")
     assert log["step"].tolist() == [1, 2, 3, 4] and np.isfinite(log["aux_loss"]).all()
+    assert evaluation["tasks"] == ["distortion", "attribute", "overall"]
     assert log["loss"].isna().tolist() == [True, True, False, False]  # phase 1 trains the vision tower only
     assert json.loads((out / "pretrain_eval.json").read_text())["steps"] == 2
     pretrain(setup["model"], setup["table"], setup["config"], tmp_path / "b")
@@ -132,3 +136,47 @@ def test_pretrain_refuses_hub_models(setup, tmp_path):
     config = dict(setup["config"], model=dict(setup["config"]["model"], source="hub"))
     with pytest.raises(ConfigError, match="tiny"):
         pretrain(setup["model"], setup["table"], config, tmp_path / "x")
+
+
+def test_rating_tasks_answer_in_the_prompt_format_with_severity_never_mos(tmp_path):
+    from mgiqa.model.pretrain_data import load_pretrain_table, severity_labels, task_examples
+    from mgiqa.parsing import parse_response
+    from mgiqa.prompts import prompt_fields
+
+    df = distorted_table(tmp_path)
+    df["sharpness"] = np.where(df["distortion"] == "01", 6.0 - df["distortion_level"], np.nan)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    table = load_pretrain_table(tmp_path / "t.csv")
+    blurred = table[(table["distortion"] == 1) & (table["distortion_level"] == 3)].iloc[0]
+    assert severity_labels(blurred) == {"overall": 3.0, "sharpness": 3.0, "color": 5.0, "noise": 5.0,
+                                        "composition": 5.0}  # fmt: skip
+    clean = table[table["distortion_level"].isna()].iloc[0]
+    assert severity_labels(clean)["overall"] == 5.0
+    examples = task_examples(table, ("distortion", "attribute", "overall"))
+    assert len(examples) == 3 * len(table)
+    assert examples["task"].tolist() == ["distortion"] * len(table) + ["attribute"] * len(table) + [
+        "overall"
+    ] * len(table)
+    assert examples["target"].iloc[: len(table)].tolist() == table["target"].tolist()
+    for task in ("attribute", "overall"):
+        for (_, row), target in zip(
+            table.iterrows(), examples[examples["task"] == task]["target"], strict=True
+        ):
+            parsed = parse_response(target, prompt_fields(task))
+            assert parsed.format_ok
+            assert parsed.values["overall"] == severity_labels(row)["overall"]  # the level, not the MOS
+            assert (
+                parsed.values["overall"] != row["mos"] or row["distortion_level"] != row["distortion_level"]
+            )
+
+
+def test_tasks_are_validated():
+    from mgiqa.model.pretrain import PretrainSettings
+    from mgiqa.model.pretrain_data import pretrain_messages
+
+    s = PretrainSettings.from_config({"pretrain": {"steps": 1, "tasks": ["distortion", "overall"]}})
+    assert s.tasks == ("distortion", "overall")
+    with pytest.raises(ConfigError, match="tasks"):
+        PretrainSettings.from_config({"pretrain": {"steps": 1, "tasks": ["caption"]}})
+    with pytest.raises(ConfigError, match="tasks"):
+        pretrain_messages("caption")

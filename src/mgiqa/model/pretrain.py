@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from mgiqa.errors import ConfigError, DataIntegrityError
-from mgiqa.model.pretrain_data import EncodedExamples, class_labels, load_pretrain_table
+from mgiqa.model.pretrain_data import (
+    TASKS,
+    EncodedExamples,
+    class_labels,
+    load_pretrain_table,
+    task_examples,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ class PretrainSettings:
     aux_weight: float = 1.0
     whiten_patches: bool = True
     vision_steps: int = 0
+    tasks: tuple[str, ...] = ("distortion",)
 
     @property
     def total_steps(self) -> int:
@@ -53,6 +60,11 @@ class PretrainSettings:
         unknown = set(section) - known
         if unknown:
             raise ConfigError(f"pretrain: unknown keys {sorted(unknown)}")
+        if "tasks" in section:
+            section["tasks"] = tuple(section["tasks"])
+            bad = [t for t in section["tasks"] if t not in TASKS]
+            if bad or not section["tasks"]:
+                raise ConfigError(f"pretrain.tasks: {bad or 'empty'}; known tasks: {list(TASKS)}")
         return cls(**section)
 
     def lr_at(self, step: int) -> float:
@@ -187,7 +199,7 @@ def pretrain(
     from mgiqa.config import derive_seed
     from mgiqa.io import write_json, write_table
     from mgiqa.model.loading import atomic_dir, load_model, load_processor
-    from mgiqa.model.pretrain_eval import feature_probe, generation_accuracy
+    from mgiqa.model.pretrain_eval import feature_probe, generation_accuracy, rating_accuracy
 
     if config["model"]["source"] != "tiny":
         raise ConfigError("pretrain: only the tiny demo model is pretrained (model.source is not tiny)")
@@ -199,22 +211,33 @@ def pretrain(
         raise DataIntegrityError(f"{table}: no held-out rows (split != train) to evaluate the pretraining on")
     model = load_model(model_dir, config["model"]["dtype"])
     processor = load_processor(model_dir, image_size)
-    data = EncodedExamples(processor, list(train["path"]), list(train["target"]), image_size)
-    log.info(
-        "pretraining on %d images (%d held out), %d steps", len(train), len(held_out), settings.total_steps
+    examples = task_examples(train, settings.tasks)
+    data = EncodedExamples(
+        processor, list(examples["path"]), list(examples["target"]), image_size, list(examples["task"])
     )
+    log.info(
+        "pretraining on %d images x tasks %s (%d held out), %d steps",
+        *(len(train), list(settings.tasks), len(held_out), settings.total_steps),
+    )
+    images = EncodedExamples(processor, list(train["path"]), list(train["target"]), image_size)
     test = EncodedExamples(processor, list(held_out["path"]), list(held_out["target"]), image_size)
     if settings.whiten_patches:
-        whiten_patch_embedding(model, data)
-    probe_init = feature_probe(model, data, test, train, held_out)
-    rows = train_steps(model, data, settings, derive_seed(config, "pretrain"), class_labels(train))
+        whiten_patch_embedding(model, images)
+    probe_init = feature_probe(model, images, test, train, held_out)
+    type_ids, level_ids, n_types = class_labels(train)  # examples are task-major: tile once per task
+    aux = (type_ids.repeat(len(settings.tasks)), level_ids.repeat(len(settings.tasks)), n_types)
+    rows = train_steps(model, data, settings, derive_seed(config, "pretrain"), aux)
     evaluation = {"n_train": len(train), "n_held_out": len(held_out), "steps": settings.steps}
-    evaluation["vision_steps"] = settings.vision_steps
+    evaluation |= {"vision_steps": settings.vision_steps, "tasks": list(settings.tasks)}
     log.info("pretraining took %.1f s", rows[-1]["seconds"] if rows else 0.0)  # timings stay out of the model
-    probe = feature_probe(model, data, test, train, held_out)
+    probe = feature_probe(model, images, test, train, held_out)
     evaluation |= {f"probe_{k}_srcc_init": v for k, v in probe_init.items()}
     evaluation |= {f"probe_{k}_srcc": v for k, v in probe.items()}
-    evaluation |= generation_accuracy(model, processor, held_out, image_size)
+    if "distortion" in settings.tasks:
+        evaluation |= generation_accuracy(model, processor, held_out, image_size)
+    for task in settings.tasks:
+        if task != "distortion":
+            evaluation |= rating_accuracy(model, processor, held_out, image_size, task)
     log.info("pretrain evaluation (held out): %s", evaluation)
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)

@@ -1,8 +1,15 @@
-"""The demo pretraining task and its data: prompt, answers, the checked table, encoded examples.
+"""The demo pretraining tasks and their data: prompts, answers, the checked table, encoded examples.
 
-The task: name the distortion an image carries and its level ("distortion: gaussian blur, level 3", or
-"distortion: type 13, level 4" for numbered KADID-10k types), from the canonical table's `distortion` /
-`distortion_level` columns. Quality scores never appear in it.
+Tasks (config `pretrain.tasks`), each a prompt and an answer per pretraining image:
+- `distortion`: name the distortion an image carries and its level ("distortion: gaussian blur, level 3", or
+  "distortion: type 13, level 4" for numbered KADID-10k types), from the `distortion` / `distortion_level`
+  columns.
+- `attribute` / `overall`: the benchmarks' two rating prompts (mgiqa.prompts) answered in their response
+  format with distortion SEVERITY scores, `6 - level` (5 when undistorted), for the overall score and for
+  the attribute the distortion's family impairs (the table's attribute columns, which the KADID parser
+  derives from type and level); attributes without a defect get 5. This is the instruction following a
+  real base VLM brings: the zero-shot model answers in the format, from what it sees.
+A MOS never appears in any of them.
 """
 
 from __future__ import annotations
@@ -14,14 +21,49 @@ import re
 import numpy as np
 import pandas as pd
 
-from mgiqa.errors import DataIntegrityError
+from mgiqa.errors import ConfigError, DataIntegrityError
 
 PRETRAIN_PROMPT = "Which distortion does this image have, and how strong is it?"
 NO_DISTORTION = "none"
+TASKS = ("distortion", "attribute", "overall")
 
 
-def pretrain_messages() -> list[dict]:
+def pretrain_messages(task: str = "distortion") -> list[dict]:
+    """The user turn of a pretraining task (the rating tasks use the benchmarks' prompts)."""
+    from mgiqa.prompts import build_messages
+
+    if task not in TASKS:
+        raise ConfigError(f"pretrain.tasks: {task!r} is not one of {list(TASKS)}")
+    if task != "distortion":
+        return build_messages(task)
     return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PRETRAIN_PROMPT}]}]
+
+
+def severity_labels(row) -> dict[str, float]:
+    """Rating-task labels of one pretraining row: 6 - level overall, the row's attribute columns, else 5."""
+    from mgiqa.evaluation.predictions import ATTRIBUTES
+
+    level = row["distortion_level"]
+    named = parse_target(row["target"])[1] is not None
+    labels = {"overall": float(6 - int(level)) if named else 5.0}
+    for attr in ATTRIBUTES:
+        value = row.get(attr)
+        labels[attr] = 5.0 if value is None or pd.isna(value) else float(value)
+    return labels
+
+
+def task_examples(df: pd.DataFrame, tasks) -> pd.DataFrame:
+    """One row per (image, task), in task-major order, with `task` and that task's `target` answer."""
+    from mgiqa.prompts import render_target
+
+    frames = []
+    for task in tasks:
+        frame = df.copy()
+        frame["task"] = task
+        if task != "distortion":
+            frame["target"] = [render_target(task, severity_labels(r)) for _, r in df.iterrows()]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def target_text(distortion, level) -> str:
@@ -83,31 +125,36 @@ class EncodedExamples:
     flip / transpose (the dihedral group keeps a spatially uniform distortion and its level unchanged).
     """
 
-    def __init__(self, processor, paths, targets, image_size: int):
+    def __init__(self, processor, paths, targets, image_size: int, tasks=None):
         import torch
 
         from mgiqa.model import prepare_image
 
         self.processor = processor
         tokenizer = processor.tokenizer
-        self.images = torch.stack(
-            [torch.from_numpy(np.array(prepare_image(p, image_size))).permute(2, 0, 1) for p in paths]
-        )
-        prefix = processor.apply_chat_template(
-            pretrain_messages(), tokenize=False, add_generation_prompt=True
-        )
-        enc = processor(text=[prefix], images=[self.images[0]], return_tensors="pt")
-        self.grid = enc["image_grid_thw"][0]
-        prefix_ids = enc["input_ids"][0]
+        tasks = list(tasks) if tasks is not None else ["distortion"] * len(paths)
+        cache: dict[str, torch.Tensor] = {}  # an image shared by several tasks is loaded once
+        for p in paths:
+            if str(p) not in cache:
+                cache[str(p)] = torch.from_numpy(np.array(prepare_image(p, image_size))).permute(2, 0, 1)
+        self.images = torch.stack([cache[str(p)] for p in paths])
+        prefixes = {}
+        for task in dict.fromkeys(tasks):
+            text = processor.apply_chat_template(
+                pretrain_messages(task), tokenize=False, add_generation_prompt=True
+            )
+            enc = processor(text=[text], images=[self.images[0]], return_tensors="pt")
+            self.grid = enc["image_grid_thw"][0]
+            prefixes[task] = enc["input_ids"][0]
         answers = [tokenizer(t + "<|im_end|>", add_special_tokens=False)["input_ids"] for t in targets]
-        width = len(prefix_ids) + max(len(a) for a in answers)
+        width = max(len(prefixes[t]) + len(a) for t, a in zip(tasks, answers, strict=True))
         self.input_ids = torch.full((len(paths), width), tokenizer.pad_token_id, dtype=torch.long)
         self.labels = torch.full((len(paths), width), -100, dtype=torch.long)
         self.attention_mask = torch.zeros((len(paths), width), dtype=torch.long)
-        n_prefix = len(prefix_ids)
-        for i, answer in enumerate(answers):
+        for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
+            n_prefix = len(prefixes[task])
             end = n_prefix + len(answer)
-            self.input_ids[i, :n_prefix] = prefix_ids
+            self.input_ids[i, :n_prefix] = prefixes[task]
             self.input_ids[i, n_prefix:end] = torch.tensor(answer)
             self.labels[i, n_prefix:end] = torch.tensor(answer)
             self.attention_mask[i, :end] = 1

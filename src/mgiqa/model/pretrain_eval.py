@@ -82,3 +82,36 @@ def generation_accuracy(model, processor, held_out: pd.DataFrame, image_size: in
         "parsed_fraction": float(np.mean([a[0] is not None for a in answers])),
         "distinct_answers": len(set(answers)),
     }
+
+
+def rating_accuracy(
+    model, processor, held_out: pd.DataFrame, image_size: int, task: str, n: int = 96
+) -> dict:
+    """Greedy answers to a rating prompt on `n` held-out images (evenly spaced): how often every field parses,
+    and the SRCC of the overall score against the severity label it was taught and against the MOS (the MOS
+    only measures here: pretraining never sees it)."""
+    from scipy.stats import spearmanr
+
+    from mgiqa.model import prepare_image
+    from mgiqa.model.generate import generate_batch
+    from mgiqa.model.pretrain_data import severity_labels
+    from mgiqa.parsing import parse_response
+    from mgiqa.prompts import prompt_fields
+
+    rows = held_out.iloc[np.linspace(0, len(held_out) - 1, min(n, len(held_out))).round().astype(int)]
+    fields = prompt_fields(task)
+    parsed = []
+    for start in range(0, len(rows), 32):
+        images = [prepare_image(p, image_size) for p in rows["path"].iloc[start : start + 32]]
+        out = generate_batch(model, processor, images, lambda _i: pretrain_messages(task), max_new_tokens=96)
+        parsed += [parse_response(texts[0], fields) for texts in out]
+    ok = np.array([p.ok for p in parsed])
+    overall = np.array([p.values["overall"] if p.ok else np.nan for p in parsed])
+    severity = np.array([severity_labels(r)["overall"] for _, r in rows.iterrows()])
+    result = {f"{task}_parsed_fraction": float(ok.mean())}
+    for name, truth in (("severity", severity), ("mos", rows["mos"].to_numpy(dtype=float))):
+        enough = ok.sum() > 2 and np.ptp(overall[ok]) > 0
+        result[f"{task}_{name}_srcc"] = (
+            float(spearmanr(overall[ok], truth[ok]).statistic) if enough else float("nan")
+        )
+    return result
