@@ -3,7 +3,7 @@
 For each file of the shared MANIFEST, times `mgiqa.data.labels.parse_label_file` (read, recognise the layout,
 normalize MOS / std, derive groups, splits and attributes) against the straightforward alternative, a plain
 `pandas.read_csv` of the same file (no validation, nothing derived). Best of a few calls each.
-The dataset key of each file comes from the mapping the shared-table tests check (tests/test_shared_tables.py).
+The dataset key of each file comes from mgiqa.data.shared_tables (checked file by file by tests/test_shared_tables.py).
 Writes results/bench/labels.csv and a line in results/bench/summary.md.
 
 When ../shared/mos_tables is absent (the tables are third-party labels, never committed), says so and writes
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import importlib.util
 import logging
 from pathlib import Path
 
@@ -26,18 +25,15 @@ from common import REPO, environment, time_call, write_results
 
 from mgiqa.data.labels import parse_label_file
 from mgiqa.data.registry import load_registry
+from mgiqa.data.shared_tables import SHARED_TABLE_DATASETS
 from mgiqa.errors import MgiqaError
 
 SHARED_TABLES = REPO.parent / "shared" / "mos_tables"
-SHARED_TABLE_TESTS = REPO / "tests" / "test_shared_tables.py"
 
 
 def dataset_of_files() -> dict[str, str]:
-    """MANIFEST local_path -> registry key, as mapped (and checked file by file) by the shared-table tests."""
-    spec = importlib.util.spec_from_file_location("test_shared_tables", SHARED_TABLE_TESTS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(module.DATASET_OF)
+    """MANIFEST local_path -> registry key (mgiqa.data.shared_tables, checked file by file by the tests)."""
+    return dict(SHARED_TABLE_DATASETS)
 
 
 def manifest_files(tables: Path) -> list[str]:
@@ -112,7 +108,7 @@ def main() -> int:
     files = manifest_files(args.tables)
     unmapped = sorted(set(files) - set(dataset_of))
     if unmapped:
-        raise MgiqaError(f"{SHARED_TABLE_TESTS}: DATASET_OF has no dataset key for {unmapped}")
+        raise MgiqaError(f"mgiqa.data.shared_tables: SHARED_TABLE_DATASETS has no dataset key for {unmapped}")
     rows = [bench_file(args.tables, f, dataset_of[f], registry[dataset_of[f]]) for f in files]
     write_results("labels", rows, summarize(rows))
     return 0

@@ -117,6 +117,21 @@ def test_launcher(demo_config):
     )
 
 
+def test_job_threads_and_thread_env(demo_config):
+    demo_config["compute"].pop("threads_per_job", None)
+    assert P.job_threads(demo_config) == 2  # the default
+    demo_config["compute"]["threads_per_job"] = 1
+    assert P.job_threads(demo_config) == 1
+    assert P.thread_env(demo_config) == "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "
+    assert P.pretrain_threads(demo_config) == 2  # alone on the critical path
+    assert P.thread_env(demo_config, 2) == "OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 "
+    demo_config["compute"].update(num_processes=4)
+    assert P.job_threads(demo_config) == 4  # at least one core per process
+    assert P.thread_env(demo_config) == ""  # torchrun / accelerate set their own
+    demo_config["compute"].update(num_processes=1, backend="cuda")
+    assert P.thread_env(demo_config) == ""
+
+
 def test_effective_config_rewritten_only_on_change(tmp_path, demo_config):
     from mgiqa.config import write_effective_config
 

@@ -249,6 +249,28 @@ def figures_dir(config: dict) -> Path:
 ACCELERATE_CONFIG_DIR = Path("workflow") / "accelerate"
 
 
+def job_threads(config: dict) -> int:
+    """Threads (cores) of one training / prediction job: `compute.threads_per_job` (default 2), at least one
+    per process. Snakemake runs as many such jobs at once as `--cores` allows."""
+    compute = config["compute"]
+    return max(int(compute.get("threads_per_job", 2)), int(compute.get("num_processes", 1)))
+
+
+def pretrain_threads(config: dict) -> int:
+    """The demo pretraining runs alone on the critical path: at least 2 cores, whatever threads_per_job says."""
+    return max(2, job_threads(config))
+
+
+def thread_env(config: dict, threads: int | None = None) -> str:
+    """Shell prefix that holds a single-process CPU job to `threads` (default `job_threads`; torch reads
+    OMP_NUM_THREADS at start); empty for GPU or multi-process jobs, whose launchers set their own."""
+    compute = config["compute"]
+    if compute.get("backend", "cpu") != "cpu" or int(compute.get("num_processes", 1)) != 1:
+        return ""
+    n = job_threads(config) if threads is None else threads
+    return f"OMP_NUM_THREADS={n} MKL_NUM_THREADS={n} "
+
+
 def launcher(config: dict) -> str:
     """Command prefix of the training stages: plain `mgiqa`, or `accelerate launch` for several processes."""
     compute = config["compute"]

@@ -19,7 +19,8 @@ rule predict:
         out_dir=lambda w, output: P.ancestor(output.predictions[0], 1),
         evaluation=config["evaluation"],
         generation=config["generation"],
-    threads: 2
+        env=P.thread_env(config),
+    threads: P.job_threads(config)
     resources:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
@@ -28,7 +29,7 @@ rule predict:
     conda:
         ENV
     shell:
-        "mgiqa predict --config {params.config} --model {input.model} --prompt {params.prompt}"
+        "{params.env}mgiqa predict --config {params.config} --model {input.model} --prompt {params.prompt}"
         " --benchmark-tables {input.tables} --out-dir {params.out_dir} > {log} 2>&1"
 
 

@@ -19,7 +19,8 @@ rule grpo:
         reward=config["reward"],
         generation=config["generation"],
         launch=LAUNCH,
-    threads: max(2, COMPUTE.get("num_processes", 1))
+        env=P.thread_env(config),
+    threads: P.job_threads(config)
     resources:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
@@ -28,7 +29,7 @@ rule grpo:
     conda:
         ENV
     shell:
-        "{params.launch} grpo --config {params.config} --ablation {wildcards.ablation} --seed {wildcards.seed}"
+        "{params.env}{params.launch} grpo --config {params.config} --ablation {wildcards.ablation} --seed {wildcards.seed}"
         " --model {input.model} --tables {input.tables} --batch-plan {input.plan}"
         " -o {output.model} > {log} 2>&1"
 

@@ -37,14 +37,15 @@ if config["model"]["source"] == "tiny":
         params:
             config=CONFIG,
             pretrain=config["pretrain"],
-        threads: 2
+            env=P.thread_env(config, P.pretrain_threads(config)),
+        threads: P.pretrain_threads(config)
         resources:
             mem_mb=4000,
             runtime=60,
         conda:
             ENV
         shell:
-            "mgiqa pretrain --config {params.config} --model {input.model} --table {input.table}"
+            "{params.env}mgiqa pretrain --config {params.config} --model {input.model} --table {input.table}"
             " -o {output.model} > {log} 2>&1"
 
 else:

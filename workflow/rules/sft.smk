@@ -16,7 +16,8 @@ rule sft:
         sft=config["sft"],
         model=config["model"],
         launch=LAUNCH,
-    threads: max(2, COMPUTE.get("num_processes", 1))
+        env=P.thread_env(config),
+    threads: P.job_threads(config)
     resources:
         mem_mb=COMPUTE.get("mem_mb", 8000),
         runtime=COMPUTE.get("runtime_min", 60),
@@ -25,5 +26,5 @@ rule sft:
     conda:
         ENV
     shell:
-        "{params.launch} sft --config {params.config} --prompt {wildcards.prompt} --seed {wildcards.seed}"
+        "{params.env}{params.launch} sft --config {params.config} --prompt {wildcards.prompt} --seed {wildcards.seed}"
         " --model {input.model} --tables {input.tables} -o {output.model} > {log} 2>&1"
