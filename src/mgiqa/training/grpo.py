@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,23 +22,17 @@ from mgiqa.config import ablation, derive_seed
 from mgiqa.errors import ConfigError
 from mgiqa.io import read_table
 from mgiqa.training import datasets as ds
-from mgiqa.training.batch_log import BatchLog, batch_log_paths
-from mgiqa.training.checkpoints import (
-    finalize_output,
-    latest_checkpoint,
-    prepare_work_dir,
-    run_fingerprint,
-    work_dir_for,
-)
+from mgiqa.training.batch_log import BatchLog
 from mgiqa.training.logging_callback import GRPO_COLUMNS, CsvLogCallback
 from mgiqa.training.reward_adapter import reward_from_config
+from mgiqa.training.run import start_run, train_and_finish
 from mgiqa.training.sampler import (
     BatchPlanSampler,
     check_single_scale,
     plan_batch_indices,
     select_plan_batches,
 )
-from mgiqa.training.trainer_args import common_args, model_init_kwargs, process_state
+from mgiqa.training.trainer_args import common_args, model_init_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -159,40 +152,19 @@ def train_grpo(
 
     run_seed = derive_seed(config, "grpo", ablation_name, seed)
     set_seed(run_seed)
-    work = work_dir_for(output_dir)
-    settings = {
-        "stage": "grpo",
-        "ablation": spec,
-        "seed": seed,
-        "config": {k: config[k] for k in CONFIG_SECTIONS},
-        "vllm": config["compute"].get("vllm", False),
-    }
-    state = process_state(config)  # before the trainer: see process_state
-    if state.is_main_process:
-        prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables, batch_plan]))
-        latest_checkpoint(work)  # removes checkpoints a kill left incomplete
-    state.wait_for_everyone()
-    resume = latest_checkpoint(work, remove_incomplete=False)
+    settings = {"ablation": spec, "seed": seed, "vllm": config["compute"].get("vllm", False)}
+    run = start_run(config, "grpo", output_dir, settings, CONFIG_SECTIONS, [model_dir, *tables, batch_plan])
 
     processor = load_processor(model_dir, image_size)
     processor.tokenizer.padding_side = "left"
-    log_path = work / "train_log.csv"
     trainer = _trainer_class()(
         model=str(model_dir),
         reward_funcs=[reward],
-        args=grpo_args(config, work, run_seed),
+        args=grpo_args(config, run.work, run_seed),
         train_dataset=dataset,
         processing_class=processor,
-        callbacks=[CsvLogCallback(log_path, GRPO_COLUMNS), *callbacks],
+        callbacks=[CsvLogCallback(run.log_path, GRPO_COLUMNS), *callbacks],
         plan_batches=batches,
-        batch_log=BatchLog(work, state.process_index),
+        batch_log=run.batch_log(),
     )
-    if resume is not None:
-        log.info("resuming GRPO from %s", resume)
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    finalize_output(
-        trainer, processor, output_dir, extra_files=(log_path, *batch_log_paths(work, state.num_processes))
-    )
-    if state.is_main_process:
-        shutil.rmtree(work)
-    return {"output": output_dir, "resumed_from": resume, "global_step": trainer.state.global_step}
+    return train_and_finish(run, trainer, processor, output_dir)

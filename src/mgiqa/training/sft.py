@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,16 +18,10 @@ from pathlib import Path
 from mgiqa.config import derive_seed
 from mgiqa.errors import ConfigError
 from mgiqa.training import datasets as ds
-from mgiqa.training.batch_log import ROW_KEYS, BatchLog, batch_log_paths
-from mgiqa.training.checkpoints import (
-    finalize_output,
-    latest_checkpoint,
-    prepare_work_dir,
-    run_fingerprint,
-    work_dir_for,
-)
+from mgiqa.training.batch_log import ROW_KEYS, BatchLog
 from mgiqa.training.logging_callback import SFT_COLUMNS, CsvLogCallback
-from mgiqa.training.trainer_args import common_args, model_init_kwargs, process_state
+from mgiqa.training.run import start_run, train_and_finish
+from mgiqa.training.trainer_args import common_args, model_init_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -137,42 +130,18 @@ def train_sft(
 
     run_seed = derive_seed(config, "sft", prompt_kind, seed)
     set_seed(run_seed)
-    work = work_dir_for(output_dir)
-    settings = {
-        "stage": "sft",
-        "prompt": prompt_kind,
-        "seed": seed,
-        "config": {k: config[k] for k in CONFIG_SECTIONS},
-    }
-    state = process_state(config)  # before the trainer: see process_state
-    if state.is_main_process:
-        prepare_work_dir(work, run_fingerprint(settings, [model_dir, *tables]))
-        latest_checkpoint(work)  # removes checkpoints a kill left incomplete
-    state.wait_for_everyone()
-    resume = latest_checkpoint(work, remove_incomplete=False)
+    settings = {"prompt": prompt_kind, "seed": seed}
+    run = start_run(config, "sft", output_dir, settings, CONFIG_SECTIONS, [model_dir, *tables])
 
     processor = load_processor(model_dir, image_size)
     peft_config = lora_config(config)
-    log_path = work / "train_log.csv"
     trainer = _trainer_class()(
         model=str(model_dir),
-        args=sft_args(config, work, run_seed),
+        args=sft_args(config, run.work, run_seed),
         train_dataset=dataset,
         processing_class=processor,
         peft_config=peft_config,
-        callbacks=[CsvLogCallback(log_path, SFT_COLUMNS), *callbacks],
-        batch_log=BatchLog(work, state.process_index),
+        callbacks=[CsvLogCallback(run.log_path, SFT_COLUMNS), *callbacks],
+        batch_log=run.batch_log(),
     )
-    if resume is not None:
-        log.info("resuming SFT from %s", resume)
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    finalize_output(
-        trainer,
-        processor,
-        output_dir,
-        merge_lora=peft_config is not None,
-        extra_files=(log_path, *batch_log_paths(work, state.num_processes)),
-    )
-    if state.is_main_process:
-        shutil.rmtree(work)
-    return {"output": output_dir, "resumed_from": resume, "global_step": trainer.state.global_step}
+    return train_and_finish(run, trainer, processor, output_dir, merge_lora=peft_config is not None)

@@ -1,0 +1,82 @@
+"""One training run's lifecycle, shared by SFT and GRPO: work folder, fingerprint, resume, final output.
+
+`start_run` prepares `<output>.work/` (wiped when the run's settings or inputs changed, see
+`checkpoints.run_fingerprint`), drops checkpoints a kill left incomplete, and finds the one to resume from;
+`finish_run` saves the final model with its logs into `output_dir` (all or nothing) and removes the work folder.
+Every process calls both; only the main process writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mgiqa.training.batch_log import BatchLog, batch_log_paths
+from mgiqa.training.checkpoints import (
+    finalize_output,
+    latest_checkpoint,
+    prepare_work_dir,
+    run_fingerprint,
+    work_dir_for,
+)
+from mgiqa.training.trainer_args import process_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Run:
+    stage: str
+    work: Path
+    state: object  # accelerate's PartialState
+    resume: Path | None
+
+    @property
+    def log_path(self) -> Path:
+        return self.work / "train_log.csv"
+
+    def batch_log(self) -> BatchLog:
+        return BatchLog(self.work, self.state.process_index)
+
+
+def start_run(
+    config: dict,
+    stage: str,
+    output_dir: str | os.PathLike,
+    settings: dict,
+    sections: Sequence[str],
+    inputs: Sequence[str | os.PathLike],
+) -> Run:
+    """Prepare the work folder of a run whose identity is `settings` + config `sections` + `inputs`."""
+    work = work_dir_for(output_dir)
+    settings = {"stage": stage, **settings, "config": {k: config[k] for k in sections}}
+    state = process_state(config)  # before the trainer: see process_state
+    if state.is_main_process:
+        prepare_work_dir(work, run_fingerprint(settings, list(inputs)))
+        latest_checkpoint(work)  # removes checkpoints a kill left incomplete
+    state.wait_for_everyone()
+    resume = latest_checkpoint(work, remove_incomplete=False)
+    if resume is not None:
+        log.info("resuming %s from %s", stage, resume)
+    return Run(stage, work, state, resume)
+
+
+def train_and_finish(
+    run: Run, trainer, processor, output_dir: str | os.PathLike, *, merge_lora=False
+) -> dict:
+    """Train (from `run.resume` if any), save the final model with the step and batch logs, clean up."""
+    trainer.train(resume_from_checkpoint=str(run.resume) if run.resume else None)
+    finalize_output(
+        trainer,
+        processor,
+        output_dir,
+        merge_lora=merge_lora,
+        extra_files=(run.log_path, *batch_log_paths(run.work, run.state.num_processes)),
+    )
+    if run.state.is_main_process:
+        shutil.rmtree(run.work)
+    return {"output": Path(output_dir), "resumed_from": run.resume, "global_step": trainer.state.global_step}
