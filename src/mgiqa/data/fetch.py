@@ -15,23 +15,20 @@ by hand (the manual route): it gets its label file the same way, is checked, and
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from mgiqa.data.completion import COMPLETE, read_complete, staging_dir, write_complete
 from mgiqa.data.download import find_in_mirror, from_mirror, from_network, source_file_name, source_url
 from mgiqa.data.extract import ARCHIVE_KINDS, safe_extract
 from mgiqa.errors import ArchiveError, ConfigError, DataIntegrityError, DownloadError, ManualDownloadRequired
-from mgiqa.io import atomic_path, write_json
+from mgiqa.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-COMPLETE = ".complete"
 Generator = Callable[[str, dict, Path], object]
 _REQUIRED = {"huggingface": ("repo", "file"), "url": ("url",), "manual": ("instructions",), "generated": ()}
 
@@ -61,7 +58,7 @@ def fetch_dataset(
     if dest.exists() and not _is_empty_dir(dest):
         labels = _add_label_file(key, entry, dest, mirror, downloads, options)
         check_dataset_root(key, entry, dest, origin=dest, hint=" (remove the folder to fetch it again)")
-        _write_complete(dest, key, {"source": "existing", "url": None, "sha256": None, "labels": labels})
+        write_complete(dest, key, {"source": "existing", "url": None, "sha256": None, "labels": labels})
         return dest
     raw_root.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
@@ -87,7 +84,7 @@ def fetch_dataset(
         break
     else:
         raise DownloadError(f"{key}: every source failed:\n  " + "\n  ".join(failures))
-    _write_complete(dest, key, {"source": source["kind"], **record})
+    write_complete(dest, key, {"source": source["kind"], **record})
     return dest
 
 
@@ -132,20 +129,6 @@ def plan_fetch(
         "sources": rows,
         "label_sources": label_rows,
     }
-
-
-def read_complete(folder: Path, key: str) -> dict:
-    """The `.complete` record of a dataset folder; DataIntegrityError if it is unreadable or for another key."""
-    path = Path(folder) / COMPLETE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataIntegrityError(
-            f"{path}: unreadable completion marker ({exc}); remove it to fetch again"
-        ) from exc
-    if not isinstance(record, dict) or record.get("key") != key:
-        raise DataIntegrityError(f"{path}: completion marker is not for dataset {key!r}")
-    return record
 
 
 def check_dataset_root(key: str, entry: dict, root: Path, *, origin, hint: str = "") -> None:
@@ -272,7 +255,7 @@ def _install_archive(
 ) -> dict | None:
     """Extract (or copy) the archive beside `dest`, add the label file, check, rename; the label provenance."""
     kind = _archive_kind(key, entry, source)
-    with _staging(dest) as staging:
+    with staging_dir(dest) as staging:
         content = staging / "content"
         if kind == "none":
             content.mkdir()
@@ -290,7 +273,7 @@ def _install_archive(
 def _from_generator(key: str, entry: dict, source: dict, dest: Path, generate: Generator | None) -> dict:
     if generate is None:
         raise ConfigError(f"registry entry {key}: a generated source needs a generator, and none was given")
-    with _staging(dest) as staging:
+    with staging_dir(dest) as staging:
         content = staging / "content"
         content.mkdir()
         generate(key, entry, content)
@@ -317,19 +300,3 @@ def _dataset_root(key: str, root_rel: str | None, content: Path) -> Path:
 
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and next(path.iterdir(), None) is None
-
-
-@contextlib.contextmanager
-def _staging(dest: Path) -> Iterator[Path]:
-    """A temporary folder beside `dest` (same file system, so renames are atomic), removed on exit."""
-    path = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fetch-", dir=dest.parent))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, onerror=lambda _f, p, exc: log.warning("could not remove %s: %s", p, exc[1]))
-
-
-def _write_complete(dest: Path, key: str, record: dict) -> None:
-    n_files = sum(1 for p in dest.rglob("*") if p.is_file() and p.name != COMPLETE)
-    write_json(dest / COMPLETE, {"key": key, **record, "n_files": n_files})
-    log.info("%s: complete, %d files in %s", key, n_files, dest)
