@@ -112,8 +112,18 @@ def test_kadid_distortions_attributes_and_reference_split(registry):
         "train": 12,
         "val": 4,
         "test": 4,
-    }  # 3 / 1 / 1 references
+    }  # VisualQuality-R1's lists: I01-I03 train, I07 val, I19 test
+    assert set(table.loc[refs == "I07", "split"]) == {"val"} and set(table.loc[refs == "I19", "split"]) == {
+        "test"
+    }
     assert table["image"].iloc[0] == "images/I01_01_01.png"
+
+
+def test_reference_lists_split_names_an_unlisted_reference(registry, tmp_path):
+    entry = copy.deepcopy(registry["kadid10k"])
+    entry["splits"]["lists"]["test"].remove("I19.png")
+    with pytest.raises(LabelFileError, match=r"I19\.png.*none of the registry's splits\.lists"):
+        parse_label_file("kadid10k", FIXTURES / "pyiqa_kadid.csv", entry)
 
 
 def test_koniq_layouts_agree_on_observed_range_and_official_split(registry):

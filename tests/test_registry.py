@@ -82,7 +82,13 @@ def test_get_dataset_returns_a_copy_and_lists_known_keys(registry):
         (lambda e: e["sources"][1].update(kind="ftp"), "kadid10k.sources.1.kind", "is not one of"),
         (lambda e: e.update(std={"kind": "std"}), "kadid10k.std", "'scale' is a required property"),
         (lambda e: e["mos"].update(nominal="yes"), "kadid10k.mos.nominal", "is not of type 'boolean'"),
-        (lambda e: e["splits"].update(seed=-1), "kadid10k.splits.seed", "less than the minimum"),
+        (
+            lambda e: e.__setitem__(
+                "splits", {"kind": "by_reference", "ratios": [0.6, 0.2, 0.2], "seed": -1}
+            ),
+            "kadid10k.splits.seed",
+            "less than the minimum",
+        ),
         (lambda e: e.update(colour=1), "kadid10k", "Additional properties"),
         (
             lambda e: e["attributes"].update(contrast={"column": "C", "range": [0, 1]}),
@@ -108,7 +114,16 @@ def test_schema_errors_name_the_entry_and_field(kadid, change, field, message):
         (lambda e: e.pop("distortion"), "kadid10k.attributes.sharpness: distortion_types needs"),
         (lambda e: e["distortion"].update(pattern="(?P<type>x"), "kadid10k.distortion.pattern: not a valid"),
         (lambda e: e["distortion"].update(pattern="(?P<kind>x)"), "named groups"),
-        (lambda e: e["splits"].update(ratios=[0.6, 0.3, 0.2]), "kadid10k.splits.ratios: must sum to 1"),
+        (
+            lambda e: e.__setitem__(
+                "splits", {"kind": "by_reference", "ratios": [0.6, 0.3, 0.2], "seed": 42}
+            ),
+            "kadid10k.splits.ratios: must sum to 1",
+        ),
+        (
+            lambda e: e["splits"]["lists"]["val"].append("I01.png"),
+            "kadid10k.splits.lists.val: reference 'I01.png' is also in train",
+        ),
         (lambda e: e.update(root="../x"), "kadid10k.root"),
         (lambda e: e["labels"].update(file="/etc/passwd"), "kadid10k.labels.file"),
     ],

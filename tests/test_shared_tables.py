@@ -99,7 +99,7 @@ def _reference_splits(table: pd.DataFrame) -> dict[str, set[str]]:
     return {split: set(refs[table["split"] == split]) for split in ("train", "val", "test")}
 
 
-def test_kadid_split_sizes_match_visualquality_r1(parsed):
+def test_kadid_split_is_visualquality_r1s(parsed):
     vq_refs = {
         split: set(
             parsed[f"visualquality-r1/KADID-10K/KADID-10K_{split}_set.txt"]["image"].str.extract(r"(I\d\d)_")[
@@ -119,8 +119,12 @@ def test_kadid_split_sizes_match_visualquality_r1(parsed):
         ours = _reference_splits(table)
         assert {s: len(r) for s, r in ours.items()} == {"train": 49, "val": 16, "test": 16}
         assert ours == _reference_splits(parsed["pyiqa-meta_info-2022/meta_info_KADID10kDataset.csv"])
-    # the sizes match VisualQuality-R1's; the reference sets are a different draw (their code is not public)
-    assert ours != vq_refs
+        assert ours == vq_refs, name  # the registry's reference lists are theirs
+    # image by image, too
+    table = parsed["visualquality-r1/KADID-10K/KADID-10K_mos.txt"].set_index("image")["split"]
+    for split in ("train", "val", "test"):
+        images = parsed[f"visualquality-r1/KADID-10K/KADID-10K_{split}_set.txt"]["image"]
+        assert (table[images] == split).all(), split
 
 
 def test_kadid_attributes_from_distortion_families(parsed):

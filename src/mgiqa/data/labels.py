@@ -195,6 +195,12 @@ def _splits(entry: dict, raw: RawTable, roles: dict, names: pd.Series) -> np.nda
     if kind == "by_reference":
         refs = _reference(raw, roles, "splits: by_reference")
         return split_rules.split_by_group(refs, spec["ratios"], spec["seed"])
+    if kind == "reference_lists":
+        refs = _reference(raw, roles, "splits: reference_lists")
+        result, bad = split_rules.split_by_reference_lists(refs, spec["lists"])
+        if bad is not None:
+            raise _fail(raw, bad, f"reference {refs.iloc[bad]!r} is in none of the registry's splits.lists")
+        return result
     if kind == "by_name":
         return split_rules.split_by_rules(names, spec["rules"], spec["default"])
     if kind == "official":

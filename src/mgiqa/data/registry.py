@@ -79,9 +79,12 @@ _ATTRIBUTE = {
 _SPLITS = {
     "type": "object",
     "required": ["kind"],
-    "properties": {"kind": {"enum": ["all_test", "by_reference", "official", "by_name", "column"]}},
+    "properties": {"kind": {"enum": ["all_test", "by_reference", "reference_lists", "official", "by_name", "column"]}},
     "allOf": [
         _kind("all_test", []),
+        _kind("reference_lists", ["lists"], lists={
+            "type": "object", "minProperties": 1, "additionalProperties": False,
+            "properties": {s: {"type": "array", "items": _TEXT, "uniqueItems": True} for s in SPLIT_NAMES}}),
         _kind("by_reference", ["ratios", "seed"],
               ratios={"type": "array", "items": {"type": "number", "minimum": 0}, "minItems": 3, "maxItems": 3},
               seed={"type": "integer", "minimum": 0}),
@@ -212,6 +215,13 @@ def _check_rules(key: str, entry: dict, source) -> None:
     splits = entry["splits"]
     if splits["kind"] == "by_reference" and abs(sum(splits["ratios"]) - 1.0) > 1e-6:
         fail("splits.ratios", f"must sum to 1, got {sum(splits['ratios'])}")
+    if splits["kind"] == "reference_lists":
+        seen: dict[str, str] = {}
+        for split, refs in splits["lists"].items():
+            for ref in refs:
+                if ref in seen:
+                    fail(f"splits.lists.{split}", f"reference {ref!r} is also in {seen[ref]}")
+                seen[ref] = split
     for i, rule in enumerate(splits.get("rules", [])):
         try:
             re.compile(rule["match"])

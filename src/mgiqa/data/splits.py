@@ -1,10 +1,13 @@
-"""Deterministic train/val/test assignment: by group (reference image), by name rules, by value mapping.
+"""Deterministic train/val/test assignment: by group (reference image), by explicit reference lists, by name
+rules, by value mapping.
 
 `split_by_group` is the VisualQuality-R1 protocol for KADID-10K (6:2:2 by reference image, seed 42): the sorted
 distinct group keys are permuted with numpy's `default_rng(seed)`; the first `n_train` keys go to train, the
 next `n_val` to val, the rest to test, with n_val = floor(ratio_val * n), n_test = floor(ratio_test * n) and
 n_train = n - n_val - n_test (81 KADID references give 49 / 16 / 16). The sizes match VisualQuality-R1's; the
 chosen references differ (their code is not public; no standard shuffle with seed 42 reproduces their sets).
+`split_by_reference_lists` reproduces a published split exactly from its lists of references (the registry's
+kadid10k entry carries VisualQuality-R1's 49 / 16 / 16).
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ def split_by_group(groups, ratios, seed: int) -> np.ndarray:
     assignment.update({key: "val" for key in order[n_train : n_train + n_val]})
     assignment.update({key: "test" for key in order[n_train + n_val :]})
     return groups.map(assignment).to_numpy(dtype=object)
+
+
+def split_by_reference_lists(refs, lists: dict) -> tuple[np.ndarray, int | None]:
+    """The split of every row from `lists` ({split: [reference, ...]}). Returns (splits, index of the first
+    row whose reference is in no list, or None)."""
+    assignment = {ref: split for split, members in lists.items() for ref in members}
+    refs = pd.Series(refs, dtype="string").reset_index(drop=True)
+    result = refs.map(assignment)
+    missing = result.isna().to_numpy().nonzero()[0]
+    return result.to_numpy(dtype=object), (int(missing[0]) if missing.size else None)
 
 
 def split_by_rules(names, rules, default: str) -> np.ndarray:
