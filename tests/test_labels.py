@@ -235,7 +235,11 @@ def test_tid_mixed_case_names_and_scale(registry):
     assert table["distortion"].unique().tolist() == ["01", "08"]
     assert set(table["distortion_level"]) == {1, 5}
     assert table["mos"].iloc[0] == pytest.approx(1 + 4 * 5.5 / 9)
-    assert table[list(ATTRIBUTES)].isna().all().all()
+    # type 01 (additive Gaussian noise) -> noise, type 08 (Gaussian blur) -> sharpness; level 1 -> 5, 5 -> 1
+    noise, blur = table["distortion"] == "01", table["distortion"] == "08"
+    assert table.loc[noise, "noise"].tolist() == [5.0, 1.0] * 3 and table.loc[noise, "sharpness"].isna().all()
+    assert table.loc[blur, "sharpness"].tolist() == [5.0, 1.0] * 3 and table.loc[blur, "noise"].isna().all()
+    assert table["color"].isna().all() and table["composition"].isna().all()
 
 
 def test_pipal_elo_uses_the_observed_range(registry):
