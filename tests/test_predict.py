@@ -128,7 +128,13 @@ def test_score_json_and_text(setup, capsys, monkeypatch):
     doc = json.loads(capsys.readouterr().out)
     assert doc["prompt"] == "attribute" and [r["image"] for r in doc["results"]] == images
     assert set(doc["results"][0]["scores"]) == {"sharpness", "color", "noise", "composition", "overall"}
+    assert doc["results"][0]["readout"] == setup["config"]["evaluation"]["readout"] == "expected"
+    assert set(doc["results"][0]["written_scores"]) == set(doc["results"][0]["scores"])
 
+    text_config = setup["root"] / "config_text.yaml"
+    text_config.write_text(yaml.safe_dump(setup["config"] | {"evaluation": {**setup["config"]["evaluation"],
+                                                                           "readout": "text"}}))  # fmt: skip
+    base = ["score", *images, "--checkpoint", str(setup["model"]), "--config", str(text_config)]
     response = (
         "<think>Edges are sharp.</think>\nSharpness: 4, Color: 3.5, Noise: 2, Composition: 3, Overall: 3.2"
     )
@@ -143,6 +149,7 @@ def test_score_json_and_text(setup, capsys, monkeypatch):
         "overall": 3.2,
     }
     assert result["reasoning"] == "Edges are sharp." and result["parse_ok"] is True
+    assert result["readout"] == "text" and "written_scores" not in result
     assert cli.main(base) == 0
     text = capsys.readouterr().out
     assert "overall: 3.20" in text and "reasoning: Edges are sharp." in text

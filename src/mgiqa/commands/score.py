@@ -17,13 +17,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -> list[dict]:
-    """Greedy responses for `paths`, parsed: one dict per image (scores, reasoning, parse status, text)."""
+    """Greedy responses for `paths`, parsed: one dict per image (scores, reasoning, parse status, text).
+
+    `scores` follow the config's `evaluation.readout`, as the evaluation does; with the `expected` readout
+    `written_scores` also gives the numbers as written."""
     from mgiqa.model import prepare_image
     from mgiqa.model.generate import generate_batch
     from mgiqa.model.loading import device_for, load_model, load_processor
+    from mgiqa.model.readout import Completion, readout_values
     from mgiqa.parsing import parse_response
     from mgiqa.prompts import build_messages, prompt_fields
 
+    readout = config["evaluation"].get("readout", "text")
     image_size = int(config["model"]["image_size"])
     model = load_model(checkpoint, config["model"]["dtype"], device_for(config))
     processor = load_processor(checkpoint, image_size)
@@ -39,20 +44,24 @@ def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -
             images,
             lambda _image: messages,
             max_new_tokens=int(config["generation"]["max_new_tokens"]),
+            **({"with_digit_probs": True} if readout == "expected" else {}),
         )
-        for path, (text,) in zip(chunk, outputs, strict=True):
+        for path, (completion,) in zip(chunk, outputs, strict=True):
+            text = completion.text if isinstance(completion, Completion) else completion
             parsed = parse_response(text, fields)
             think = THINK.search(text)
-            results.append(
-                {
-                    "image": str(path),
-                    "scores": {f: parsed.values.get(f) for f in fields},
-                    "reasoning": think.group(1).strip() if think else "",
-                    "parse_ok": parsed.ok,
-                    "failed_fields": list(parsed.failed),
-                    "response": text,
-                }
-            )
+            result = {
+                "image": str(path),
+                "readout": readout,
+                "scores": readout_values(completion, fields, readout),
+                "reasoning": think.group(1).strip() if think else "",
+                "parse_ok": parsed.ok,
+                "failed_fields": list(parsed.failed),
+                "response": text,
+            }
+            if readout != "text":
+                result["written_scores"] = {f: parsed.values.get(f) for f in fields}
+            results.append(result)
     return results
 
 
