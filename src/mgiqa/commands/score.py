@@ -24,7 +24,7 @@ def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -
     from mgiqa.model import prepare_image
     from mgiqa.model.generate import generate_batch
     from mgiqa.model.loading import device_for, load_model, load_processor
-    from mgiqa.model.readout import Completion, readout_values
+    from mgiqa.model.readout import readout_values, response_text
     from mgiqa.parsing import parse_response
     from mgiqa.prompts import build_messages, prompt_fields
 
@@ -44,10 +44,10 @@ def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -
             images,
             lambda _image: messages,
             max_new_tokens=int(config["generation"]["max_new_tokens"]),
-            **({"with_digit_probs": True} if readout == "expected" else {}),
+            with_digit_probs=readout == "expected",
         )
         for path, (completion,) in zip(chunk, outputs, strict=True):
-            text = completion.text if isinstance(completion, Completion) else completion
+            text = response_text(completion)
             parsed = parse_response(text, fields)
             think = THINK.search(text)
             result = {

@@ -47,11 +47,7 @@ def split_by_group(groups, ratios, seed: int) -> np.ndarray:
 def split_by_reference_lists(refs, lists: dict) -> tuple[np.ndarray, int | None]:
     """The split of every row from `lists` ({split: [reference, ...]}). Returns (splits, index of the first
     row whose reference is in no list, or None)."""
-    assignment = {ref: split for split, members in lists.items() for ref in members}
-    refs = pd.Series(refs, dtype="string").reset_index(drop=True)
-    result = refs.map(assignment)
-    missing = result.isna().to_numpy().nonzero()[0]
-    return result.to_numpy(dtype=object), (int(missing[0]) if missing.size else None)
+    return map_split_values(refs, {ref: split for split, members in lists.items() for ref in members})
 
 
 def split_by_rules(names, rules, default: str) -> np.ndarray:

@@ -22,6 +22,10 @@ from mgiqa.model.readout import Completion, digit_token_ids
 log = logging.getLogger(__name__)
 
 MessagesFn = Callable[[Image.Image], list[dict]]
+# vLLM returns top-k log-probabilities, not those of chosen tokens: the expected readout is transformers-only
+EXPECTED_NEEDS_TRANSFORMERS = (
+    "evaluation.readout expected needs the transformers backend (compute.vllm: false)"
+)
 
 
 def render_prompts(processor, images: Sequence[Image.Image], messages_fn: MessagesFn) -> list[str]:
@@ -156,9 +160,12 @@ class VllmGenerator:
         num_samples: int = 1,
         seed: int = 0,
         image_size: int | None = None,
+        with_digit_probs: bool = False,
     ) -> list[list[str]]:
         from vllm import SamplingParams
 
+        if with_digit_probs:
+            raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
         if num_samples > 1 and not do_sample:
             raise ConfigError("num_samples > 1 needs do_sample=True (greedy samples would be identical)")
         if image_size is not None:
@@ -187,10 +194,10 @@ def prediction_row(row, texts: list, fields: tuple[str, ...], readout: str = "te
     """One prediction-table row: each field averaged over the samples where it parsed.
 
     `texts`: the responses (strings, or `readout.Completion`s for the `expected` readout)."""
-    from mgiqa.model.readout import readout_values
+    from mgiqa.model.readout import readout_values, response_text
 
     parsed = [readout_values(text, list(fields), readout) for text in texts]
-    texts = [t.text if isinstance(t, Completion) else t for t in texts]
+    texts = [response_text(t) for t in texts]
     record = {"image": row["image"], "mos": float(row["mos"]), "group": row["group"]}
     failed = []
     for field in PREDICTION_FIELDS:
@@ -243,7 +250,7 @@ def predict_benchmark(
     num_samples = int(evaluation.get("num_samples", 1))
     readout = evaluation.get("readout", "text")
     if readout == "expected" and config.get("compute", {}).get("vllm", False):
-        raise ConfigError("evaluation.readout expected needs the transformers backend (compute.vllm: false)")
+        raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
     if seed is None:
         seed = derive_seed(config, "predict", Path(table).stem)
     settings = {"model": str(Path(model_dir).resolve()), "prompt": prompt_kind, "seed": seed,
@@ -273,7 +280,7 @@ def predict_benchmark(
                 temperature=temperature,
                 num_samples=num_samples,
                 seed=seed + b,
-                **({"with_digit_probs": True} if readout == "expected" else {}),
+                with_digit_probs=readout == "expected",
             )
             records = [
                 prediction_row(row, t, fields, readout)

@@ -109,8 +109,8 @@ def rating_accuracy(
     overall = np.array([p.values["overall"] if p.ok else np.nan for p in parsed])
     severity = np.array([severity_labels(r)["overall"] for _, r in rows.iterrows()])
     result = {f"{task}_parsed_fraction": float(ok.mean())}
+    enough = ok.sum() > 2 and np.ptp(overall[ok]) > 0
     for name, truth in (("severity", severity), ("mos", rows["mos"].to_numpy(dtype=float))):
-        enough = ok.sum() > 2 and np.ptp(overall[ok]) > 0
         result[f"{task}_{name}_srcc"] = (
             float(spearmanr(overall[ok], truth[ok]).statistic) if enough else float("nan")
         )

@@ -41,6 +41,11 @@ class Completion:
     digit_probs: np.ndarray
 
 
+def response_text(response: Completion | str) -> str:
+    """The text of a response given as a plain string or as a Completion."""
+    return response.text if isinstance(response, Completion) else response
+
+
 def digit_token_ids(tokenizer) -> list[int]:
     """Token ids of "0".."9"; ConfigError when the tokenizer has no single-token digits."""
     vocab = tokenizer.get_vocab()
@@ -102,8 +107,7 @@ def readout_values(
     if readout not in READOUTS:
         raise ConfigError(f"evaluation.readout: {readout!r} is not one of {list(READOUTS)}")
     if readout == "text":
-        text = completion.text if isinstance(completion, Completion) else completion
-        return dict(parse_response(text, fields).values)
+        return dict(parse_response(response_text(completion), fields).values)
     if not isinstance(completion, Completion):
         raise TypeError("the expected readout needs a Completion (text, tokens and digit probabilities)")
     return expected_values(completion, fields)
