@@ -62,10 +62,72 @@ def test_malformed_fields_fail_and_are_not_guessed(text):
     assert all(v is None for v in p.values.values())
 
 
-def test_last_occurrence_counts_and_think_content_is_ignored():
-    text = "<think>Sharpness: 1, Overall: 1</think>\nSharpness: 4, Overall: 2\nOverall: 3"
+def test_think_content_is_ignored():
+    text = "<think>Sharpness: 1, Overall: 1</think>\nSharpness: 4, Overall: 2"
     v = values(text, ("sharpness", "overall"))
-    assert v == {"sharpness": 4.0, "overall": 3.0}
+    assert v == {"sharpness": 4.0, "overall": 2.0}
+
+
+# the GRPO reward hack: several answers in one response, where the last one used to count
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Overall: 4.5, Overall: 4.3",
+        "Overall: 4.5\nOverall: 4.5",  # repeated even when equal
+        "Overall: 4.5, Overall quality: 2",  # two aliases of one field
+        "Overall: 4.5, Overall: four",  # the second unreadable
+        "Overall: 4.5 <answer>Overall: 3</answer>",
+    ],
+)
+def test_a_repeated_field_fails_the_parse_and_the_format(answer):
+    text = f"<think>x</think>\nSharpness: 2, Color: 3, Noise: 3, Composition: 3, {answer}"
+    p = parse_response(text)
+    assert p.values["overall"] is None and p.failed == ("overall",) and p.repeated == ("overall",)
+    assert not p.format_ok and "overall" not in p.spans
+    assert p.values["sharpness"] == 2.0
+    vals, ok = parse_batch([text])
+    assert np.isnan(vals[0, FIELDS.index("overall")]) and not ok[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<think>x</think><answer>Overall: 4.5, Overall: 4.3</answer>",
+        "<think>x</think><answer>Score: 4.5, Rating: 4.3</answer>",
+        "<think>x</think><answer>2</answer><answer>3</answer>",
+        "<think>x</think><answer>3</answer>\n<answer>3</answer>",
+        "<think>x</think><answer>3.5 4.0</answer>",
+        "<think>x</think><answer>3 or maybe 4</answer>",
+        "<think>x</think>Overall: 2 <answer>4</answer>",
+        "<think>x</think>Overall: 4.5, Overall: 4.3",
+        "<think>x</think>Score: 4.5\nRating: 4.3",
+    ],
+)
+def test_a_repeated_overall_only_answer_fails_the_parse_and_the_format(text):
+    p = parse_response(text, ("overall",))
+    assert p.values == {"overall": None} and p.repeated == ("overall",) and not p.format_ok
+    vals, ok = parse_batch([text], ("overall",))
+    assert np.isnan(vals[0, 0]) and not ok[0]
+
+
+@pytest.mark.parametrize(
+    "text, fields",
+    [
+        ("<think>x</think>Sharpness: 2, Color: 3, Noise: 3, Composition: 3, Overall: 3,5", FIELDS),
+        ("<think>x</think><answer>3,5</answer>", ("overall",)),
+        ("<think>x</think><answer>Overall: 3,5</answer>", ("overall",)),
+    ],
+)
+def test_a_decimal_comma_is_a_failure_not_the_integer_before_it(text, fields):
+    p = parse_response(text, fields)
+    assert p.values["overall"] is None and "overall" in p.failed and not p.format_ok
+    assert p.repeated == ()
+
+
+def test_a_comma_between_fields_is_still_a_separator():
+    p = parse_response("<think>x</think>Sharpness: 2,Color: 3, Noise: 3 ,Composition: 3,\nOverall: 3")
+    assert p.values == {"sharpness": 2.0, "color": 3.0, "noise": 3.0, "composition": 3.0, "overall": 3.0}
+    assert p.format_ok and p.repeated == ()
 
 
 def test_unclosed_think_means_the_answer_never_came():
@@ -97,7 +159,6 @@ def test_format_requires_one_leading_think_block():
         ("<think>fine</think><answer>3.75</answer>", 3.75, True),
         ("<think>fine</think>\n<answer> The score is 4/5. </answer>\n", 4.0, True),
         ("<think>x</think><answer>Sharpness: 2, Overall: 4</answer>", 4.0, True),  # a label beats position
-        ("<think>x</think><answer>2</answer><answer>3</answer>", 3.0, False),  # last block; two blocks
         ("<answer>3</answer>", 3.0, False),  # no reasoning
         ("<think>x</think> Score: 2.5", 2.5, False),
         ("The overall rating: 4.5", 4.5, False),
