@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from mgiqa.config_input import check_structure, read_config_file
 from mgiqa.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -22,15 +23,22 @@ def load_schema() -> dict:
         return yaml.safe_load(f)
 
 
+MESSAGE_CHARS = 300  # a schema message quotes the value it refuses: at most this much of it
+
+
 def validate_config(config: dict, source: str | os.PathLike = "<config>") -> dict:
     """Validate `config` against the schema; raise ConfigError naming the offending field."""
+    check_structure(config, source)  # bounded size, finite numbers: before jsonschema formats any of it
     validator = jsonschema.Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = []
         for err in errors[:10]:
             field = ".".join(str(p) for p in err.absolute_path) or "<top level>"
-            lines.append(f"  {field}: {err.message}")
+            message = err.message
+            if len(message) > MESSAGE_CHARS:
+                message = f"{message[: MESSAGE_CHARS // 2]} ... {message[-MESSAGE_CHARS // 2 :]}"
+            lines.append(f"  {field}: {message}")
         raise ConfigError(f"{source}: invalid config:\n" + "\n".join(lines))
     _check_cross_references(config, source)
     return config
@@ -60,16 +68,9 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = yaml.safe_load(f)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a config must be a mapping")
-    return config
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    return read_config_file(path)
 
 
 def deep_merge(base: dict, override: dict) -> dict:
