@@ -106,18 +106,18 @@ def test_a_fifo_as_config_is_refused_without_hanging(tmp_path):
     worker = threading.Thread(target=lambda: result.append(_error_of(load_config, fifo)), daemon=True)
     worker.start()
     worker.join(5)
-    assert result and "config.yaml: not a regular file but a FIFO" in result[0]
+    assert result and "config.yaml: config file is a FIFO (named pipe), not a regular file" in result[0]
 
 
 def test_dev_zero_and_a_directory_as_config_are_refused(tmp_path):
-    assert "not a regular file but a character device" in _error_of(load_config, "/dev/zero")
-    assert "not a regular file but a directory" in _error_of(load_config, tmp_path)
+    assert "config file is a character device, not a regular file" in _error_of(load_config, "/dev/zero")
+    assert "config file is a directory, not a regular file" in _error_of(load_config, tmp_path)
 
 
 def test_a_huge_config_file_is_refused(tmp_path):
     path = tmp_path / "huge.yaml"
     path.write_text("name: x\n" + "#" * (1 << 20) + "\n")
-    assert "huge.yaml: larger than the 1,048,576 bytes allowed" in _error_of(load_config, path)
+    assert "huge.yaml: config file is larger than the 1,048,576 bytes allowed" in _error_of(load_config, path)
 
 
 def _error_of(function, *args) -> str:

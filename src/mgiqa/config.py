@@ -64,13 +64,7 @@ def _check_cross_references(config: dict, source) -> None:
 
 def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path) if path else DEFAULT_CONFIG
-    return validate_config(_read_yaml(path), path)
-
-
-def _read_yaml(path: Path) -> dict:
-    if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
-    return read_config_file(path)
+    return validate_config(read_config_file(path), path)
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -88,7 +82,7 @@ def load_merged_config(paths: list[str | os.PathLike]) -> dict:
     """Configs merged in order (the first is usually config/config.yaml), then validated."""
     config: dict = {}
     for path in paths:
-        config = deep_merge(config, _read_yaml(Path(path)))
+        config = deep_merge(config, read_config_file(path))
     return validate_config(config, " + ".join(map(str, paths)))
 
 

@@ -21,15 +21,16 @@ _KINDS = {
 
 
 def read_regular_file(path: str | os.PathLike, max_bytes: int, error: Callable[[str], Exception]) -> bytes:
-    """The bytes of `path`; `error(message)` is raised (message without the path) when it is missing, not a
-    regular file, unreadable or larger than `max_bytes`."""
+    """The bytes of `path`; `error(message)` is raised when it is missing, not a regular file, unreadable or
+    larger than `max_bytes`. The message has no subject, to follow "config file" or "label file": "not
+    found", "is a FIFO (named pipe), not a regular file", ..."""
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
-        raise error("file not found") from exc
+        raise error("not found") from exc
     except OSError as exc:
-        raise error(f"cannot open: {exc.strerror}") from exc
+        raise error(f"cannot be opened: {exc.strerror}") from exc
     try:
         mode = os.fstat(fd).st_mode
     except OSError:
@@ -37,9 +38,9 @@ def read_regular_file(path: str | os.PathLike, max_bytes: int, error: Callable[[
         raise
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise error(f"not a regular file but {_KINDS.get(stat.S_IFMT(mode), 'a special file')}")
+        raise error(f"is {_KINDS.get(stat.S_IFMT(mode), 'a special file')}, not a regular file")
     with os.fdopen(fd, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise error(f"larger than the {max_bytes:,} bytes allowed")
+        raise error(f"is larger than the {max_bytes:,} bytes allowed")
     return data
