@@ -35,12 +35,17 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.io import read_table, write_json, write_table
 
     config = load_config(args.config)
-    frames = []
+    frames, datasets = [], []
     for path in args.tables:
-        table = select_split(read_table(path), args.split, path)
-        if table.empty:
-            raise DataIntegrityError(f"{path}: no rows of split {args.split!r}")
-        frames.append(table)
+        full = read_table(path)
+        names = list(dict.fromkeys(full["dataset"].astype(str))) if "dataset" in full.columns else []
+        if args.split != "all" and "split" in full.columns and not (full["split"] == args.split).any():
+            raise DataIntegrityError(
+                f"{path}: training datasets {names} have no rows of split {args.split!r} (see their `splits` "
+                "in the dataset registry)"
+            )
+        frames.append(select_split(full, args.split, path))
+        datasets += names
     table = pd.concat(frames, ignore_index=True)
     plan = build_batch_plan(
         table,
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         else _batches_consumed(config, table, args.scope),
         seed=derive_seed(config, "batch-plan", args.scope),
         source=" + ".join(args.tables),
+        datasets=datasets,
     )
     report = plan.attrs["report"] | {"tables": list(args.tables), "split": args.split}
     write_table(args.output, plan)

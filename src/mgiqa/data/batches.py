@@ -23,6 +23,7 @@ fresh shuffles until enough batches exist; batches of one pass appear in a seede
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,10 +46,13 @@ def build_batch_plan(
     num_batches: int | None = None,
     seed: int = 0,
     source: str = "<table>",
+    datasets: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The plan (columns PLAN_COLUMNS, ordered by batch then position); its report is in `plan.attrs["report"]`.
 
-    `num_batches=None` makes one pass over every scope unit.
+    `num_batches=None` makes one pass over every scope unit. Each of `datasets` (the configured training
+    datasets) must have images in the plan: one with no row in `table`, or whose scope units are all smaller
+    than a batch, fails, named, rather than silently contributing nothing to GRPO.
     """
     if scope not in SCOPES:
         raise DataIntegrityError(f"unknown batch scope {scope!r}; known: {list(SCOPES)}")
@@ -81,6 +85,8 @@ def build_batch_plan(
         passes.append(np.take_along_axis(members, np.argsort(rng.random(members.shape), axis=1), axis=1))
     members = np.concatenate(passes)[:num_batches]
     index = members.ravel()
+    planned = set(table["dataset"].astype(str).to_numpy()[index])
+    _check_contributions(table, datasets, planned, too_small, source)
     plan = pd.DataFrame(
         {
             "batch": np.repeat(np.arange(members.shape[0]), size),
@@ -116,6 +122,19 @@ def build_batch_plan(
             "%s: %d %s units are smaller than one batch: %s", source, len(too_small), scope, too_small
         )
     return plan
+
+
+def _check_contributions(table, datasets, planned: set, too_small: dict, source: str) -> None:
+    present = set(table["dataset"].astype(str))
+    absent = [d for d in datasets if d not in present]
+    if absent:
+        raise DataIntegrityError(f"{source}: training datasets {absent} have no rows to plan batches from")
+    unplanned = [d for d in datasets if d not in planned]
+    if unplanned:
+        raise DataIntegrityError(
+            f"{source}: training datasets {unplanned} contribute no batch (scope units smaller than one "
+            f"batch: {too_small}); lower batches.images_per_batch or drop them from training"
+        )
 
 
 def batches_per_pass(table: pd.DataFrame, images_per_batch: int, scope: str = "group") -> int:

@@ -75,10 +75,17 @@ def training_datasets(table: pd.DataFrame, train: str | list, config: dict) -> l
 
 
 def training_rows(table: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
-    """The `split == train` rows of `datasets`, in table order."""
+    """The `split == train` rows of `datasets`, in table order. Every one of `datasets` must contribute:
+    a configured training dataset without train rows (e.g. a registry split that makes it all test) fails,
+    named, instead of silently dropping out of training."""
     rows = table[table["dataset"].astype(str).isin(set(datasets)) & (table["split"] == "train")]
-    if rows.empty:
-        raise DataIntegrityError(f"no split=train rows in datasets {sorted(datasets)}")
+    present = set(rows["dataset"].astype(str))
+    empty = [d for d in datasets if d not in present]
+    if empty:
+        raise DataIntegrityError(
+            f"training datasets {empty} have no split=train rows (see their `splits` in the dataset "
+            "registry); remove them from datasets.train / the ablation's train, or give them a train split"
+        )
     return rows.reset_index(drop=True)
 
 
