@@ -2,8 +2,10 @@
 
 Tolerated: a UTF-8 byte-order mark, CRLF / LF / CR line endings (also mixed), a missing final newline, blank
 lines, quoted fields with commas (CSV). Everything else that is malformed raises LabelFileError naming the file
-and the line: undecodable bytes, an empty file, a header without rows, a row with the wrong number of fields,
-a first row that fits none of the family's layouts.
+and the line: a path that is not a regular file (a FIFO, ``/dev/zero``) or is larger than `MAX_LABEL_BYTES`,
+undecodable bytes, an empty file, a header without rows, a row with the wrong number of fields, a CSV quote
+that never closes (named at the line where the quoted record starts), a first row that fits none of the
+family's layouts. A CSV row's line is the line it starts on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pandas as pd
 
 from mgiqa.data.label_layouts import FAMILIES, Layout, candidate_layouts, describe_family
 from mgiqa.errors import LabelFileError
+from mgiqa.input_files import read_regular_file
+
+MAX_LABEL_BYTES = 256 << 20  # the largest published label file (KonIQ-10k++ distributions) is under 4 MB
 
 
 @dataclass
@@ -40,12 +45,9 @@ class RawTable:
 def read_text(path: str | os.PathLike) -> str:
     """The file's text with a BOM removed and every line ending turned into LF."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise LabelFileError(path, None, "label file not found") from exc
-    except OSError as exc:
-        raise LabelFileError(path, None, f"cannot read: {exc}") from exc
+    data = read_regular_file(
+        path, MAX_LABEL_BYTES, lambda message: LabelFileError(path, None, f"label file {message}")
+    )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -117,17 +119,24 @@ def _read_whitespace(path: Path, text: str, n_fields: int) -> tuple[pd.DataFrame
 
 
 def _read_csv(path: Path, text: str) -> tuple[list[str], pd.DataFrame, np.ndarray]:
-    reader = csv.reader(io.StringIO(text))
+    # strict: a quote that never closes is an error ("unexpected end of data"), not one field holding the rest
+    # of the file; it is reported where its record starts, not at the last line where the reader gave up
+    reader = csv.reader(io.StringIO(text), strict=True)
     rows: list[list[str]] = []
     numbers: list[int] = []
+    lines = text.split("\n")
+    previous_end = 0  # the line the previous record ended on
     try:
         for row in reader:
+            start, previous_end = _record_start(lines, previous_end, reader.line_num), reader.line_num
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line
             rows.append(row)
-            numbers.append(reader.line_num)
+            numbers.append(start)
     except csv.Error as exc:
-        raise LabelFileError(path, reader.line_num, f"malformed CSV: {exc}") from exc
+        start = _record_start(lines, previous_end, reader.line_num)
+        hint = " (a quote opened on this line never closes)" if "end of data" in str(exc) else ""
+        raise LabelFileError(path, start, f"malformed CSV: {exc}{hint}") from exc
     header = [name.strip() for name in rows[0]]
     if len(rows) == 1:
         raise LabelFileError(path, numbers[0], "the header has no data rows below it")
@@ -146,3 +155,12 @@ def _read_csv(path: Path, text: str) -> tuple[list[str], pd.DataFrame, np.ndarra
     frame = pd.DataFrame(rows[1:], dtype="str")
     frame = frame[list(first.values())].set_axis(list(first.keys()), axis=1)
     return header, frame, np.asarray(numbers[1:])
+
+
+def _record_start(lines: list[str], previous_end: int, end: int) -> int:
+    """The 1-based line a CSV record ending on line `end` starts on: the first non-blank line after the
+    previous record, which ended on line `previous_end` (0: none)."""
+    number = previous_end + 1
+    while number < end and not lines[number - 1].strip():
+        number += 1
+    return number

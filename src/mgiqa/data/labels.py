@@ -99,15 +99,28 @@ def _numbers(raw: RawTable, key, what: str, required: bool) -> np.ndarray:
 
 
 def _names(raw: RawTable, key) -> pd.Series:
-    names = raw.column(key).str.strip().str.replace("\\", "/", regex=False)
+    written = raw.column(key).str.strip()
+    names = written.str.replace("\\", "/", regex=False)
     unsafe = (names == "") | names.str.startswith("/") | names.str.contains(r"(?:^|/)\.\.(?:/|$)", regex=True)
     if unsafe.any():
         i = int(np.flatnonzero(unsafe.to_numpy(dtype=bool))[0])
-        raise _fail(raw, i, f"image name {names.iloc[i]!r} is empty or leaves the dataset root")
+        raise _fail(raw, i, f"image name {written.iloc[i]!r} is empty or leaves the dataset root")
+    # one spelling per file, before the duplicate check: "./a.jpg" is "a.jpg", "sub//x.jpg" is "sub/x.jpg"
+    names = names.str.replace(r"/(?:\.?/)+", "/", regex=True).str.replace(r"^(?:\./)+|/\.?$", "", regex=True)
+    empty = (names == "") | (names == ".")
+    if empty.any():
+        i = int(np.flatnonzero(empty.to_numpy(dtype=bool))[0])
+        raise _fail(raw, i, f"image name {written.iloc[i]!r} names no file")
     duplicated = names.duplicated().to_numpy(dtype=bool)
     if duplicated.any():
         i = int(np.flatnonzero(duplicated)[0])
-        raise _fail(raw, i, f"image {names.iloc[i]!r} is listed twice")
+        first = int(np.flatnonzero((names == names.iloc[i]).to_numpy(dtype=bool))[0])
+        raise _fail(
+            raw,
+            i,
+            f"image {written.iloc[i]!r} is listed twice: line {int(raw.lines[first])} has "
+            f"{written.iloc[first]!r}, the same file",
+        )
     return names.reset_index(drop=True)
 
 
@@ -117,22 +130,24 @@ def _image_paths(entry: dict, names: pd.Series) -> pd.Series:
 
 
 def _mos_interval(raw: RawTable, mos_raw: np.ndarray, scale: Scale) -> tuple[float, float]:
-    if not scale.nominal:
-        try:
-            return observed_range(mos_raw)
-        except ValueError as exc:
-            raise LabelFileError(raw.path, None, f"MOS: {exc}") from exc
+    """The interval mapped onto [1, 5]; a MOS outside the declared [min, max] fails with its line, also on
+    observed-range scales (one ``6873`` for ``68.73`` would otherwise squash every other image to about 1)."""
     slack = RANGE_TOLERANCE * (scale.max - scale.min)
     outside = (mos_raw < scale.min - slack) | (mos_raw > scale.max + slack)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
+        which = "nominal scale" if scale.nominal else "published range (registry mos.min / mos.max)"
         raise _fail(
             raw,
             i,
-            f"MOS {mos_raw[i]} is outside the nominal scale [{scale.min}, {scale.max}] of "
-            f"layout {raw.layout.name}",
+            f"MOS {mos_raw[i]} is outside the {which} [{scale.min}, {scale.max}] of layout {raw.layout.name}",
         )
-    return scale.min, scale.max
+    if scale.nominal:
+        return scale.min, scale.max
+    try:
+        return observed_range(mos_raw)
+    except ValueError as exc:
+        raise LabelFileError(raw.path, None, f"MOS: {exc}") from exc
 
 
 def _std(entry: dict, raw: RawTable, roles: dict, scale: Scale, interval) -> np.ndarray:
