@@ -98,3 +98,75 @@ def test_batch_plan_command_fails_naming_a_dataset_without_train_rows(tmp_path, 
     args = ["batch-plan", "--config", str(config), "--tables", *tables, "-o", str(tmp_path / "plan.csv")]
     assert main(args) == 2
     assert "training datasets ['agiqa1k'] have no rows of split 'train'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ blocker 3: colocated vLLM starts on 80 GB
+def _trl_engine_fits(args, shape, gpu_gib: float) -> bool:
+    """What vLLM checks at start-up, for TRL's engine: a full weight copy plus the KV cache of max_num_seqs
+    sequences of max_model_len tokens within its share (trl/trainer/grpo_trainer.py: max_num_seqs =
+    per_device_train_batch_size x vllm_tensor_parallel_size x steps_per_generation; max_model_len None is
+    the model's max_position_embeddings, 128,000 for Qwen2.5-VL-7B)."""
+    from mgiqa.training.vllm_colocate import engine_memory_gib
+
+    context = args.vllm_max_model_length or 128_000
+    sequences = args.per_device_train_batch_size * args.vllm_tensor_parallel_size * args.steps_per_generation
+    return engine_memory_gib(shape, context, sequences) <= args.vllm_gpu_memory_utilization * gpu_gib
+
+
+def test_paper_grpo_config_sizes_the_colocated_vllm_engine_to_fit_beside_training(paper, tmp_path):
+    from mgiqa.memory import KNOWN_MODELS
+    from mgiqa.training.grpo import grpo_args
+    from mgiqa.training.vllm_colocate import prompt_tokens
+
+    import copy
+
+    on_cpu = copy.deepcopy(paper)
+    on_cpu["compute"]["backend"] = "cpu"  # only the device of the arguments changes
+    args = grpo_args(on_cpu, tmp_path, seed=0)
+    shape = KNOWN_MODELS[paper["model"]["hub_id"]]
+    assert args.use_vllm and args.vllm_mode == "colocate"
+    needed = prompt_tokens(paper, "attribute") + paper["generation"]["max_new_tokens"]
+    assert needed <= args.vllm_max_model_length < 4096
+    assert 0.3 <= args.vllm_gpu_memory_utilization <= 0.5
+    assert _trl_engine_fits(args, shape, paper["compute"]["gpu_memory_gb"])
+    # TRL's defaults (what was passed before): the engine cannot start
+    args.vllm_max_model_length, args.vllm_gpu_memory_utilization = None, 0.3
+    assert not _trl_engine_fits(args, shape, paper["compute"]["gpu_memory_gb"])
+
+
+def test_vllm_settings_from_the_config_win_and_a_too_short_context_is_refused(paper):
+    import copy
+
+    from mgiqa.errors import ConfigError
+    from mgiqa.training.vllm_colocate import vllm_args
+
+    config = copy.deepcopy(paper)
+    config["compute"].update(vllm_max_model_len=4096, vllm_gpu_memory_utilization=0.45)
+    settings = vllm_args(config, model_dir=None)
+    assert (settings["vllm_max_model_length"], settings["vllm_gpu_memory_utilization"]) == (4096, 0.45)
+    config["compute"]["vllm_max_model_len"] = 1024
+    with pytest.raises(ConfigError, match="below prompt \\+ completion"):
+        vllm_args(config)
+    config["compute"]["vllm"] = False
+    assert vllm_args(config) == {}
+
+
+def test_image_tokens_follow_qwen_28_pixel_merged_patches(paper):
+    from mgiqa.training.vllm_colocate import image_tokens
+
+    assert image_tokens(paper) == 256  # 448 / 28 = 16 per side
+    assert image_tokens({"model": {"image_size": 450}}) == 17 * 17
+    assert image_tokens({"model": {"image_size": 448, "max_pixels": 1280 * 28 * 28}}) == 1280
+
+
+# ------------------------------------------------------------------ blocker 6: vllm_mode server is refused
+def test_vllm_server_mode_is_refused_by_the_schema_with_its_reason(paper):
+    import copy
+
+    from mgiqa.config import validate_config
+    from mgiqa.errors import ConfigError
+
+    config = copy.deepcopy(paper)
+    config["compute"]["vllm_mode"] = "server"
+    with pytest.raises(ConfigError, match="compute.vllm_mode: .*no rule starts `trl vllm-serve`"):
+        validate_config(config, "paper")

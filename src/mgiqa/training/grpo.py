@@ -33,6 +33,7 @@ from mgiqa.training.sampler import (
     select_plan_batches,
 )
 from mgiqa.training.trainer_args import common_args, model_init_kwargs
+from mgiqa.training.vllm_colocate import vllm_args
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ def grpo_args(config: dict, work_dir: Path, seed: int):
         scale_rewards="group",  # RL2R: (r - group mean) / (group std + 1e-4)
         num_iterations=1,
         model_init_kwargs=model_init_kwargs(config),
-        use_vllm=bool(config["compute"].get("vllm", False)),
-        vllm_mode=config["compute"].get("vllm_mode", "colocate"),  # server: `trl vllm-serve`
+        **vllm_args(config),  # colocated engine: context and memory share (mgiqa.training.vllm_colocate)
         log_completions=False,
     )
 
