@@ -12,20 +12,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table", required=True, help="canonical label table (CSV or Parquet)")
     p.add_argument("--dataset-root", required=True, help="extracted dataset folder (data/raw/DATASET)")
     p.add_argument("-o", "--output", required=True, help="prepared table (CSV or Parquet)")
-    p.add_argument("--report", help="JSON report of missing/corrupt images")
+    p.add_argument(
+        "--report", help="JSON report of missing/corrupt images (written also when the stage fails)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from mgiqa.config import load_config
-    from mgiqa.data.images import prepare_table
-    from mgiqa.io import read_table, write_json, write_table
+    from mgiqa.data.images import max_image_pixels, prepare_table
+    from mgiqa.io import read_table, write_table
 
     config = load_config(args.config)
     allow = bool(config["datasets"].get("allow_missing_images", False))
     table = read_table(args.table)
-    prepared, report = prepare_table(table, Path(args.dataset_root), args.dataset, allow_missing=allow)
-    if args.report:
-        write_json(args.report, report.as_dict() | {"n_kept": len(prepared)})
+    prepared, report = prepare_table(
+        table,
+        Path(args.dataset_root),
+        args.dataset,
+        allow_missing=allow,
+        max_pixels=max_image_pixels(config),
+        source=args.table,
+        report_path=args.report,
+    )
     write_table(args.output, prepared)
     print(f"{args.dataset}: {len(prepared)} images ready ({report.n_bad} bad)")
     return 0
