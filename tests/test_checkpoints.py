@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 
 from mgiqa.training.checkpoints import (
@@ -18,9 +20,16 @@ from mgiqa.training.logging_callback import CsvLogCallback
 
 
 def make_checkpoint(work, step, complete=True):
+    """A checkpoint folder with the files the Trainer reads on resume (weights, optimizer, RNG, state)."""
+    import torch
+    from safetensors.torch import save_file
+
     path = work / f"checkpoint-{step}"
     path.mkdir(parents=True)
-    (path / "model.safetensors").write_bytes(b"x")
+    save_file({"w": torch.full((4, 4), float(step))}, str(path / "model.safetensors"))
+    torch.save({"state": {0: {"exp_avg": torch.zeros(4)}}, "param_groups": []}, path / "optimizer.pt")
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "cpu": torch.get_rng_state()}
+    torch.save(rng, path / "rng_state.pth")  # the Trainer's RNG file: numpy's state needs its allow-list
     if complete:
         (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     return path
@@ -40,6 +49,50 @@ def test_latest_complete_checkpoint(tmp_path):
     (tmp_path / "checkpoint-x").mkdir()
     assert latest_checkpoint(tmp_path) == best  # numeric, not lexicographic; the partial one is skipped
     assert not partial.exists()
+
+
+class _NotAllowed:
+    """Any class outside torch's weights_only allow-list: unpickling it would run arbitrary code."""
+
+
+def _truncate(path, keep=0.5):
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_unreadable_checkpoints_fall_back_to_the_previous_complete_one(tmp_path, caplog):
+    import torch
+
+    good = make_checkpoint(tmp_path, 5)
+    torn_optimizer = make_checkpoint(tmp_path, 10)
+    _truncate(torn_optimizer / "optimizer.pt")
+    refused_pickle = make_checkpoint(tmp_path, 15)
+    torch.save({"rng": _NotAllowed()}, refused_pickle / "rng_state.pth")  # torch.save's zip layout
+    torn_weights = make_checkpoint(tmp_path, 20)
+    _truncate(torn_weights / "model.safetensors", keep=0.9)
+    bad_state = make_checkpoint(tmp_path, 25)
+    (bad_state / "trainer_state.json").write_text('{"global_step": 2')
+    with caplog.at_level("WARNING"):
+        assert latest_checkpoint(tmp_path) == good
+    for path, name in ((torn_optimizer, "optimizer.pt"), (refused_pickle, "rng_state.pth"),
+                       (torn_weights, "model.safetensors"), (bad_state, "trainer_state.json")):  # fmt: skip
+        assert not path.exists()
+        assert any(path.name in r.message and name in r.message for r in caplog.records), name
+    assert not any("starts over" in r.message for r in caplog.records)
+
+
+def test_no_usable_checkpoint_starts_over_and_says_so(tmp_path, caplog):
+    torn = make_checkpoint(tmp_path, 10)
+    _truncate(torn / "optimizer.pt")
+    with caplog.at_level("WARNING"):
+        assert latest_checkpoint(tmp_path) is None
+    assert any("starts over" in r.message for r in caplog.records)
+
+
+def test_training_args_pickle_is_not_a_resume_file(tmp_path):
+    path = make_checkpoint(tmp_path, 3)
+    (path / "training_args.bin").write_bytes(b"not read on resume")
+    assert latest_checkpoint(tmp_path) == path
 
 
 def test_fingerprint_tracks_settings_and_inputs(tmp_path):

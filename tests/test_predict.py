@@ -91,6 +91,70 @@ def test_resume_after_kill_gives_the_same_table(setup, tmp_path, monkeypatch):
     assert not partial.exists()
 
 
+def test_a_model_retrained_at_the_same_path_starts_the_predictions_over(setup, tmp_path, monkeypatch, caplog):
+    """Killed after one batch, the model folder replaced by another model: no row of the old one survives."""
+    import copy
+    import shutil
+
+    from mgiqa.model import generate
+    from mgiqa.model.tiny import build_tiny_model
+
+    model = tmp_path / "model"
+    shutil.copytree(setup["model"], model)
+    args = (model, setup["table"], "attribute", setup["config"])
+    real_append = generate.PartialPredictions.append
+
+    def killed_after_first_batch(self, batch, records):
+        real_append(self, batch, records)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate.PartialPredictions, "append", killed_after_first_batch)
+    out = tmp_path / "pred.csv"
+    with pytest.raises(KeyboardInterrupt):
+        generate.predict_benchmark(*args, out)
+    monkeypatch.setattr(generate.PartialPredictions, "append", real_append)
+
+    retrained = copy.deepcopy(setup["config"])
+    retrained["seed"] += 1  # another initialisation: the "retrain" written at the same path
+    shutil.rmtree(model)
+    build_tiny_model(model, retrained)
+    with caplog.at_level("WARNING"):
+        generate.predict_benchmark(*args, out)
+    assert any("model_identity" in r.message and "starting over" in r.message for r in caplog.records)
+    fresh = generate.predict_benchmark(*args, tmp_path / "fresh.csv")
+    assert out.read_bytes() == fresh.read_bytes()  # every row from the new model
+    old = generate.predict_benchmark(setup["model"], *args[1:], tmp_path / "old.csv")
+    assert out.read_bytes() != old.read_bytes()  # and the two models do answer differently
+
+
+def test_an_edited_benchmark_table_starts_the_predictions_over(setup, tmp_path, monkeypatch, caplog):
+    import shutil
+
+    from mgiqa.model import generate
+
+    table = tmp_path / "bench.csv"
+    shutil.copy(setup["table"], table)
+    args = (setup["model"], table, "attribute", setup["config"])
+    real_append = generate.PartialPredictions.append
+
+    def killed_after_first_batch(self, batch, records):
+        real_append(self, batch, records)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate.PartialPredictions, "append", killed_after_first_batch)
+    out = tmp_path / "pred.csv"
+    with pytest.raises(KeyboardInterrupt):
+        generate.predict_benchmark(*args, out)
+    monkeypatch.setattr(generate.PartialPredictions, "append", real_append)
+    df = pd.read_csv(table)
+    df["mos"] = df["mos"][::-1].to_numpy()  # same images and row count, other labels
+    df.to_csv(table, index=False)
+    with caplog.at_level("WARNING"):
+        generate.predict_benchmark(*args, out)
+    assert any("table_identity" in r.message for r in caplog.records)
+    assert pd.read_csv(out)["mos"].tolist() == df["mos"].tolist()
+
+
 def test_prediction_row_averages_samples_and_reports_failures():
     from mgiqa.model.generate import prediction_row
 

@@ -77,3 +77,36 @@ def _json_default(obj: Any):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+HASHED_IN_FULL = 64 * 2**20  # files up to this size are hashed whole
+HASHED_ENDS = 2**20  # of larger files (model shards), the first and last MiB beside size and mtime
+
+
+def content_identity(path: str | os.PathLike) -> str:
+    """sha256 naming the contents of a file, or of every file under a folder (relative names included).
+
+    Small files (configs, indexes, tables) are hashed whole. A large file (a weights shard) contributes its
+    size, modification time and the hash of its first and last MiB (a safetensors header holds every tensor's
+    name, shape and offset): a retrained model written at the same path differs in time and in content,
+    while hashing 15 GB of weights on every prediction job would cost minutes.
+    """
+    import hashlib
+
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
+        digest.update(f"{name}\0{st.st_size}\0".encode())
+        with open(f, "rb") as handle:
+            if st.st_size <= HASHED_IN_FULL:
+                for chunk in iter(lambda: handle.read(2**20), b""):
+                    digest.update(chunk)
+            else:
+                digest.update(f"{st.st_mtime_ns}\0".encode())
+                digest.update(handle.read(HASHED_ENDS))
+                handle.seek(-HASHED_ENDS, os.SEEK_END)
+                digest.update(handle.read(HASHED_ENDS))
+    return digest.hexdigest()

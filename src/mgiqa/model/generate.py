@@ -233,7 +233,7 @@ def predict_benchmark(
 
     from mgiqa.config import derive_seed
     from mgiqa.evaluation.predictions import EVALUATION_SPLIT, PREDICTION_COLUMNS
-    from mgiqa.io import read_table, write_table
+    from mgiqa.io import content_identity, read_table, write_table
     from mgiqa.prompts import build_messages, prompt_fields
 
     fields = prompt_fields(prompt_kind)
@@ -253,7 +253,10 @@ def predict_benchmark(
         raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
     if seed is None:
         seed = derive_seed(config, "predict", Path(table).stem)
-    settings = {"model": str(Path(model_dir).resolve()), "prompt": prompt_kind, "seed": seed,
+    # The resume key names the contents of the model and of the table, not their paths: a model retrained
+    # at the same path, or an edited table, starts the predictions over.
+    settings = {"model": str(Path(model_dir).resolve()), "model_identity": content_identity(model_dir),
+                "table_identity": content_identity(table), "prompt": prompt_kind, "seed": seed,
                 "num_samples": num_samples, "batch_size": batch_size, "n_images": len(df), "readout": readout,
                 "max_new_tokens": int(config["generation"]["max_new_tokens"])}  # fmt: skip
     out_csv = Path(out_csv)
@@ -327,8 +330,13 @@ class PartialPredictions:
                 entries.append(json.loads(line))
             except json.JSONDecodeError:
                 break  # a torn write: everything before it is intact
-        if not entries or entries[0].get("settings") != self.settings:
-            log.warning("%s: settings differ from this run's; starting over", self.path)
+        previous = entries[0].get("settings") if entries else None
+        if previous != self.settings:
+            previous = previous if isinstance(previous, dict) else {}
+            changed = sorted(
+                k for k in self.settings.keys() | previous.keys() if previous.get(k) != self.settings.get(k)
+            )
+            log.warning("%s: left by another run (%s differ); starting over", self.path, ", ".join(changed))
             self._write_lines([{"settings": self.settings}])
             return {}
         done = {e["batch"]: e["records"] for e in entries[1:]}

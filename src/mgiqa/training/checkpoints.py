@@ -78,26 +78,38 @@ def checkpoint_step(path: Path) -> int | None:
     return int(suffix) if suffix.isdigit() else None
 
 
-def latest_checkpoint(work_dir: str | os.PathLike, *, remove_incomplete: bool = True) -> Path | None:
-    """The highest-step complete `checkpoint-N` in `work_dir`, or None.
+def latest_checkpoint(work_dir: str | os.PathLike, *, remove_unusable: bool = True) -> Path | None:
+    """The highest-step complete and readable `checkpoint-N` in `work_dir`, or None.
 
-    Incomplete ones (killed while saving: no trainer_state.json) are removed, with a warning, so that the
-    Trainer's checkpoint rotation never counts them.
+    Incomplete ones (killed while saving: no trainer_state.json) and unreadable ones (a torn or refused file,
+    see `resume.unreadable_reason`) are skipped with a warning and, with `remove_unusable` (the main
+    process), removed, so that the Trainer's checkpoint rotation never counts them. When checkpoints exist
+    but none is usable, the run starts over and says so.
     """
+    from mgiqa.training.resume import unreadable_reason
+
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
         return None
-    complete = []
+    candidates = []
     for path in work_dir.iterdir():
         step = checkpoint_step(path)
-        if step is None or not path.is_dir():
-            continue
+        if step is not None and path.is_dir():
+            candidates.append((step, path))
+    for _, path in sorted(candidates, reverse=True):
         if (path / TRAINER_STATE).is_file():
-            complete.append((step, path))
-        elif remove_incomplete:
-            log.warning("%s: incomplete checkpoint (no %s), removing it", path, TRAINER_STATE)
+            reason = unreadable_reason(path)
+            if reason is None:
+                return path
+            problem = f"unreadable checkpoint ({reason})"
+        else:
+            problem = f"incomplete checkpoint (no {TRAINER_STATE})"
+        if remove_unusable:
+            log.warning("%s: %s; skipping and removing it", path, problem)
             shutil.rmtree(path)
-    return max(complete)[1] if complete else None
+    if candidates and remove_unusable:
+        log.warning("%s: no usable checkpoint left; training starts over from the first step", work_dir)
+    return None
 
 
 def finalize_output(

@@ -43,7 +43,9 @@ CONFIG_SECTIONS = ("model", "generation", "grpo", "batches", "reward")
 def _trainer_class():
     from trl import GRPOTrainer
 
-    class PlanGRPOTrainer(GRPOTrainer):
+    from mgiqa.training.resume import ExactResumeMixin
+
+    class PlanGRPOTrainer(ExactResumeMixin, GRPOTrainer):
         """GRPOTrainer whose generation batches are the batch plan's batches (one per process and step)."""
 
         def __init__(self, *args, plan_batches: list[list[int]], batch_log: BatchLog, **kwargs):

@@ -43,7 +43,9 @@ class RecordingCollator:
 def _trainer_class():
     from trl import SFTTrainer
 
-    class LoggedSFTTrainer(SFTTrainer):
+    from mgiqa.training.resume import ExactResumeMixin
+
+    class LoggedSFTTrainer(ExactResumeMixin, SFTTrainer):
         """SFTTrainer that writes the rows of each optimizer step to this process's batch log.
 
         The dataloader collates ahead of training (accelerate prefetches one batch), so the collator queues
