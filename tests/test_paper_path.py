@@ -114,11 +114,11 @@ def _trl_engine_fits(args, shape, gpu_gib: float) -> bool:
 
 
 def test_paper_grpo_config_sizes_the_colocated_vllm_engine_to_fit_beside_training(paper, tmp_path):
+    import copy
+
     from mgiqa.memory import KNOWN_MODELS
     from mgiqa.training.grpo import grpo_args
     from mgiqa.training.vllm_colocate import prompt_tokens
-
-    import copy
 
     on_cpu = copy.deepcopy(paper)
     on_cpu["compute"]["backend"] = "cpu"  # only the device of the arguments changes
@@ -170,3 +170,72 @@ def test_vllm_server_mode_is_refused_by_the_schema_with_its_reason(paper):
     config["compute"]["vllm_mode"] = "server"
     with pytest.raises(ConfigError, match="compute.vllm_mode: .*no rule starts `trl vllm-serve`"):
         validate_config(config, "paper")
+
+
+# ------------------------------------------------------------------ blocker 4 and SLURM: jobs on their GPUs
+def _dry_run_jobs(paper: dict, tmp_path, profile: str) -> list[tuple[str, dict]]:
+    """(rule, resources) of every job of the paper DAG under `profile` (a dry run; the effective config
+    goes to tmp_path, not the checkout's results/)."""
+    import copy
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = copy.deepcopy(paper)
+    config["paths"] = {**config["paths"], "results": str(tmp_path / "results")}
+    config_file = tmp_path / "paper.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    bin_dir = Path(sys.executable).parent
+    out = subprocess.run(
+        [str(bin_dir / "snakemake"), "-n", "-F", f"{tmp_path}/results/tables/main.csv", "--configfile",
+         str(config_file), "--profile", f"workflow/profiles/{profile}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=True,
+        env=dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"),
+    ).stdout  # fmt: skip
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        res = re.search(r"^\s+resources: (.*)$", block, re.M)
+        if rule and res:
+            pairs = dict(kv.split("=", 1) for kv in res.group(1).split(", "))
+            jobs.append((rule.group(1), pairs))
+    return jobs
+
+
+def _profile(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / "workflow" / "profiles" / name / "config.yaml").read_text())
+
+
+def test_gpu_node_profile_runs_one_gpu_job_at_a_time_on_the_whole_node(paper, tmp_path):
+    profile = _profile("gpu-node")
+    limits = dict(item.split("=") for item in profile["resources"])
+    assert int(limits["gpu"]) == paper["compute"]["gpus"]
+    gpu_jobs = [
+        (rule, int(res["gpu"])) for rule, res in _dry_run_jobs(paper, tmp_path, "gpu-node") if "gpu" in res
+    ]
+    assert {rule for rule, _ in gpu_jobs} == {"sft", "grpo", "predict"}
+    # each takes every GPU: two never run at once, so none shares a GPU or accelerate's port 29500
+    assert {n for _, n in gpu_jobs} == {int(limits["gpu"])}
+
+
+def test_slurm_profile_keeps_gpu_jobs_on_one_node_with_cpus_from_the_config(paper, tmp_path):
+    from mgiqa.pipeline import job_threads
+
+    profile = _profile("slurm")
+    assert "cpus_per_task" not in profile["default-resources"]  # the plugin prefers it over threads
+    assert "set-threads" not in profile  # threads come from compute.threads_per_job
+    assert job_threads(paper) == paper["compute"]["threads_per_job"] >= paper["compute"]["num_processes"]
+    jobs = _dry_run_jobs(paper, tmp_path, "slurm")
+    for rule, res in jobs:
+        if "gpu" in res:
+            assert res.get("nodes") == "1", rule
+            assert "cpus_per_task" not in res, rule
+    predict = [res for rule, res in jobs if rule == "predict"]
+    assert predict and all(
+        int(r["gpu"]) == 1 and int(r["mem_mb"]) < paper["compute"]["mem_mb"] for r in predict
+    )
