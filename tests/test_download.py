@@ -74,6 +74,24 @@ def test_interrupted_download_resumes_on_the_next_call(server, tmp_path):
     assert _ranges(server, "/a.bin")[-1] == f"bytes={len(kept)}-"
 
 
+def test_a_connection_breaking_inside_every_1_mib_chunk_still_progresses(server, tmp_path):
+    # each answer sends half of what is left (under 1 MiB) and closes: with 1 MiB reads nothing was kept
+    data = bytes(range(256)) * (6 << 10)  # 1.5 MiB
+    url = server.add("/big.bin", data, truncate_first=5)
+    dest = tmp_path / "big.bin"
+    with pytest.raises(DownloadError, match="resumed by the next run"):
+        download(url, dest, sha256_bytes(data), retries=4, backoff=0.001, timeout=5)
+    kept = (tmp_path / "big.bin.part").read_bytes()
+    left = len(data)
+    for _ in range(5):  # every byte each truncated answer sent is in the .part
+        left -= left // 2
+    assert len(kept) == len(data) - left and data.startswith(kept)
+    starts = [_range_start(r) for r in _ranges(server, "/big.bin")[1:]]
+    assert starts == sorted(set(starts)) and len(starts) == 4  # every retry resumed further on
+    download(url, dest, sha256_bytes(data), retries=0, timeout=5)
+    assert dest.read_bytes() == data
+
+
 def test_retry_after_server_errors(server, tmp_path):
     url = server.add("/a.bin", DATA, fail_first=2)
     dest = download(url, tmp_path / "a.bin", sha256_bytes(DATA), **FAST)

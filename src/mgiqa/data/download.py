@@ -4,7 +4,8 @@
 when the server ignores the Range), retries connection errors, 5xx/429 answers and truncated bodies with
 exponential backoff, checks the sha256 and only then renames the file onto `DEST`. A failed download leaves
 no `DEST`; a `.part` left by an interrupted transfer is resumed by the next call, a `.part` that failed its
-checksum is deleted.
+checksum is deleted. Every byte received is kept: the body is read with `read1` (what has arrived, up to a
+chunk), so a connection that breaks in the middle of a chunk still moves the `.part` forward.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from mgiqa.errors import ConfigError, DownloadError
 
@@ -271,15 +273,25 @@ def _transfer_once(url, part: Path, session: requests.Session, timeout, chunk, h
         encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
         # a body sent encoded despite Accept-Encoding: identity is decoded, so its length says nothing
         expected = offset + int(length) if length is not None and not encoded else None
-        with open(part, mode) as f:
-            for block in resp.iter_content(chunk_size=chunk):
-                f.write(block)
+        _append_body(resp, part, mode, chunk)
     size = part.stat().st_size
     if expected is not None and size > expected:
         part.unlink()
         raise _RetryableError(f"got {size} bytes, more than the announced {expected}; starting over")
     if expected is not None and size < expected:
         raise _RetryableError(f"truncated: {size} of {expected} bytes")
+
+
+def _append_body(resp: requests.Response, part: Path, mode: str, chunk: int) -> None:
+    """Write the body into `part` as it arrives; a broken connection keeps what came (then retries)."""
+    with open(part, mode) as f:
+        try:
+            while block := resp.raw.read1(chunk, decode_content=True):
+                f.write(block)
+        except (ProtocolError, ReadTimeoutError) as exc:
+            raise _RetryableError(
+                f"connection broken after {f.tell():,} bytes of {part.name}: {exc}"
+            ) from exc
 
 
 def _content_range_start(value: str | None) -> int | None:
