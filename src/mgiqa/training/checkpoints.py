@@ -135,9 +135,15 @@ def finalize_output(
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     if merge_lora:
+        # not merge_and_unload() on the live model: under ZeRO-3 its parameters are empty shards. Every rank
+        # saves the adapter (gathered), then the main process merges the saved files (training.lora_merge).
+        from mgiqa.training.lora_merge import merge_saved_adapter
+
+        adapter = output_dir.parent / f".{output_dir.name}.adapter"
+        trainer.save_model(str(adapter))
         if accelerator.is_main_process:
-            merged = accelerator.unwrap_model(trainer.model).merge_and_unload()
-            merged.save_pretrained(tmp, safe_serialization=True)
+            merge_saved_adapter(adapter, tmp)
+            shutil.rmtree(adapter)
     else:
         trainer.save_model(str(tmp))
     if accelerator.is_main_process:
