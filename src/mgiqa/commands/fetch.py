@@ -53,7 +53,13 @@ def run(args: argparse.Namespace) -> int:
         generate_dataset(key, entry, out_dir, config)
 
     dest = fetch_dataset(
-        args.dataset, entry, raw_root, mirror=mirror, downloads_dir=downloads_dir, generate=generate
+        args.dataset,
+        entry,
+        raw_root,
+        mirror=mirror,
+        downloads_dir=downloads_dir,
+        generate=generate,
+        extraction=config["datasets"].get("extraction"),
     )
     print(f"{args.dataset}: ready in {dest}")
     return 0

@@ -2,7 +2,9 @@
 
 `raw_root/KEY/.complete` is written last, once the dataset folder is whole (its JSON names the dataset, the
 source and the file count); a folder with it is never fetched again. A fetch builds the folder in a staging
-folder beside it (same file system, so the final rename is atomic).
+folder beside it (same file system, so the final rename is atomic). A fetch killed with -9 cannot remove its
+staging folder: the next fetch of the same dataset removes it (`remove_stale_staging`, called while holding
+the dataset's fetch lock, so no live fetch's folder is touched).
 """
 
 from __future__ import annotations
@@ -40,11 +42,24 @@ def read_complete(folder: Path, key: str) -> dict:
 @contextlib.contextmanager
 def staging_dir(dest: Path) -> Iterator[Path]:
     """A temporary folder beside `dest` (same file system, so renames are atomic), removed on exit."""
-    path = Path(tempfile.mkdtemp(prefix=f".{dest.name}.fetch-", dir=dest.parent))
+    path = Path(tempfile.mkdtemp(prefix=staging_prefix(dest), dir=dest.parent))
     try:
         yield path
     finally:
         shutil.rmtree(path, onerror=lambda _f, p, exc: log.warning("could not remove %s: %s", p, exc[1]))
+
+
+def staging_prefix(dest: Path) -> str:
+    return f".{dest.name}.fetch-"
+
+
+def remove_stale_staging(dest: Path) -> list[Path]:
+    """Remove the staging folders earlier fetches of `dest` left behind; return them. Call under the lock."""
+    stale = sorted(p for p in dest.parent.glob(staging_prefix(dest) + "*") if p.is_dir())
+    for path in stale:
+        log.warning("%s: removing the staging folder of an interrupted fetch", path)
+        shutil.rmtree(path)
+    return stale
 
 
 def write_complete(dest: Path, key: str, record: dict) -> None:

@@ -10,19 +10,17 @@ chunk), so a connection that breaks in the middle of a chunk still moves the `.p
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from mgiqa.data.locks import exclusive_lock
 from mgiqa.errors import ConfigError, DownloadError
 
 log = logging.getLogger(__name__)
@@ -153,7 +151,7 @@ def download(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(dest.with_name(dest.name + ".lock")):
+    with exclusive_lock(dest.with_name(dest.name + ".lock")):
         return _download_locked(url, dest, sha256, retries, backoff, timeout, chunk, session, headers or {})
 
 
@@ -179,46 +177,6 @@ def _download_locked(url, dest: Path, sha256, retries, backoff, timeout, chunk, 
         raise
     os.replace(part, dest)
     return dest
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `lock_path` (two jobs fetching one archive take turns); delete it after.
-
-    The lock file is unlinked while still held; a waiter that then gets the lock on the unlinked file notices
-    (the path is gone or is another file) and tries again. Where the file system has no flock, a warning says
-    that concurrent downloads of the same file are not guarded.
-    """
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("%s: waiting for another process downloading the same file", lock_path)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as exc:
-            os.close(fd)
-            log.warning(
-                "%s: no file locking here (%s); concurrent downloads of this file are not guarded",
-                lock_path,
-                exc,
-            )
-            lock_path.unlink(missing_ok=True)
-            yield
-            return
-        try:
-            current = os.stat(lock_path).st_ino
-        except FileNotFoundError:
-            current = None
-        if current == os.fstat(fd).st_ino:
-            break
-        os.close(fd)
-    try:
-        yield
-    finally:
-        lock_path.unlink(missing_ok=True)
-        os.close(fd)
 
 
 def _transfer_with_retries(url, part, session, retries, backoff, timeout, chunk, headers) -> None:

@@ -21,9 +21,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from mgiqa.data.completion import COMPLETE, read_complete, staging_dir, write_complete
+from mgiqa.data.archive_limits import ExtractLimits
+from mgiqa.data.completion import COMPLETE, read_complete, remove_stale_staging, staging_dir, write_complete
 from mgiqa.data.download import find_in_mirror, from_mirror, from_network, source_file_name, source_url
 from mgiqa.data.extract import ARCHIVE_KINDS, safe_extract
+from mgiqa.data.locks import exclusive_lock
 from mgiqa.errors import ArchiveError, ConfigError, DataIntegrityError, DownloadError, ManualDownloadRequired
 from mgiqa.io import atomic_path
 
@@ -44,12 +46,23 @@ def fetch_dataset(
     retries: int = 4,
     backoff: float = 1.0,
     timeout: float = 60,
+    extraction: dict | None = None,
 ) -> Path:
-    """Make `raw_root/key` complete (see the module docstring); return it."""
-    raw_root, sources = Path(raw_root), _sources(key, entry)
-    dest = raw_root / key
+    """Make `raw_root/key` complete (see the module docstring); return it. `extraction`: the config's
+    `datasets.extraction` limits (`mgiqa.data.archive_limits`). One fetch of a dataset runs at a time (a lock
+    file beside it); it first removes the staging folders of fetches that were killed."""
+    raw_root = Path(raw_root)
+    raw_root.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(raw_root / f".{key}.fetch.lock"):
+        remove_stale_staging(raw_root / key)
+        options = {"retries": retries, "backoff": backoff, "timeout": timeout}
+        limits = ExtractLimits.for_dataset(entry, extraction)
+        return _fetch_locked(key, entry, raw_root, mirror, downloads_dir, generate, options, limits)
+
+
+def _fetch_locked(key, entry, raw_root: Path, mirror, downloads_dir, generate, options, limits) -> Path:
+    sources, dest = _sources(key, entry), raw_root / key
     downloads = Path(downloads_dir) if downloads_dir else raw_root / ".downloads"
-    options = {"retries": retries, "backoff": backoff, "timeout": timeout}
     if (dest / COMPLETE).is_file():
         read_complete(dest, key)
         check_dataset_root(key, entry, dest, origin=dest / COMPLETE)
@@ -60,7 +73,6 @@ def fetch_dataset(
         check_dataset_root(key, entry, dest, origin=dest, hint=" (remove the folder to fetch it again)")
         write_complete(dest, key, {"source": "existing", "url": None, "sha256": None, "labels": labels})
         return dest
-    raw_root.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     for index, source in enumerate(sources):
         if source["kind"] == "generated":
@@ -73,7 +85,9 @@ def fetch_dataset(
             failures.append(f"source {index + 1} ({source['kind']}): {exc}")
             continue
         try:
-            record["labels"] = _install_archive(key, entry, source, archive, dest, mirror, downloads, options)
+            record["labels"] = _install_archive(
+                key, entry, source, archive, dest, mirror, downloads, options, limits
+            )
         except ArchiveError:
             if record["origin"] == "network" and not source.get("sha256"):
                 archive.unlink()  # unverifiable and unusable: do not reuse it on the next run
@@ -251,7 +265,7 @@ def _manual_message(key, entry, source, dest, mirror, failures) -> str:
 
 
 def _install_archive(
-    key, entry, source, archive: Path, dest: Path, mirror, downloads, options
+    key, entry, source, archive: Path, dest: Path, mirror, downloads, options, limits: ExtractLimits
 ) -> dict | None:
     """Extract (or copy) the archive beside `dest`, add the label file, check, rename; the label provenance."""
     kind = _archive_kind(key, entry, source)
@@ -262,7 +276,7 @@ def _install_archive(
             shutil.copyfile(archive, content / archive.name)
             root = content
         else:
-            safe_extract(archive, content, kind)
+            safe_extract(archive, content, kind, limits)
             root = _dataset_root(key, source.get("root", entry.get("root")), content)
         labels = _add_label_file(key, entry, root, mirror, downloads, options)
         check_dataset_root(key, entry, root, origin=archive)

@@ -163,6 +163,11 @@ ENTRY_SCHEMA = {
         "groups": _GROUPS,
         "splits": _SPLITS,
         "expected_rows": {"type": ["integer", "null"], "minimum": 1},
+        "extracted": {  # what the archive unpacks to: the extraction limits (mgiqa.data.archive_limits)
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"bytes": {"type": "integer", "minimum": 1}, "files": {"type": "integer", "minimum": 1}},
+        },
     },
 }  # fmt: skip
 
