@@ -6,6 +6,7 @@ that the tests reach.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from mgiqa.config import ablation as ablation_spec
@@ -281,4 +282,4 @@ def launcher(config: dict) -> str:
     # No `--cpu` flag: with it accelerate starts a single process. On CPU the trainers pass use_cpu, and
     # accelerate's state then joins the torchrun processes over gloo.
     acc_file = ACCELERATE_CONFIG_DIR / f"{acc or 'ddp'}.yaml"
-    return f"accelerate launch --config_file {acc_file} --num_processes {nproc} -m mgiqa"
+    return f"accelerate launch --config_file {shlex.quote(str(acc_file))} --num_processes {nproc} -m mgiqa"

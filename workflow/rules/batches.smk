@@ -21,8 +21,8 @@ rule batch_plan:
     conda:
         ENV
     shell:
-        "mgiqa batch-plan --config {params.config} --tables {input.tables} --scope {params.scope}"
-        " -o {output.plan} > {log} 2>&1"
+        "mgiqa batch-plan --config {params.config:q} --tables {input.tables:q} --scope {params.scope:q}"
+        " -o {output.plan:q} > {log:q} 2>&1"
 
 
 rule batch_plans:

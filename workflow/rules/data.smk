@@ -19,7 +19,7 @@ rule fetch_dataset:
     conda:
         ENV
     shell:
-        "mgiqa fetch {wildcards.dataset} --config {params.config} --raw-root {params.raw_root} > {log} 2>&1"
+        "mgiqa fetch {wildcards.dataset:q} --config {params.config:q} --raw-root {params.raw_root:q} > {log:q} 2>&1"
 
 
 rule labels:
@@ -41,7 +41,7 @@ rule labels:
     conda:
         ENV
     shell:
-        "mgiqa labels {wildcards.dataset} {params.label_file} --config {params.config} -o {output.table} > {log} 2>&1"
+        "mgiqa labels {wildcards.dataset:q} {params.label_file:q} --config {params.config:q} -o {output.table:q} > {log:q} 2>&1"
 
 
 rule prepare:
@@ -65,8 +65,8 @@ rule prepare:
     conda:
         ENV
     shell:
-        "mgiqa prepare --config {params.config} --dataset {wildcards.dataset} --table {input.table}"
-        " --dataset-root {params.dataset_root} -o {output.prepared} --report {output.report} > {log} 2>&1"
+        "mgiqa prepare --config {params.config:q} --dataset {wildcards.dataset:q} --table {input.table:q}"
+        " --dataset-root {params.dataset_root:q} -o {output.prepared:q} --report {output.report:q} > {log:q} 2>&1"
 
 
 rule data:

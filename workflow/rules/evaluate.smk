@@ -29,8 +29,8 @@ rule predict:
     conda:
         ENV
     shell:
-        "{params.env}mgiqa predict --config {params.config} --model {input.model} --prompt {params.prompt}"
-        " --benchmark-tables {input.tables} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.env}mgiqa predict --config {params.config:q} --model {input.model:q} --prompt {params.prompt:q}"
+        " --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule classical:
@@ -54,8 +54,8 @@ rule classical:
     conda:
         ENV
     shell:
-        "mgiqa classical --config {params.config} --measure {wildcards.measure} --benchmark-tables {input.tables}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa classical --config {params.config:q} --measure {wildcards.measure:q} --benchmark-tables {input.tables:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule metrics:
@@ -78,8 +78,8 @@ rule metrics:
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {params.config} --predictions {input.predictions} --benchmark-tables {input.tables}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa metrics --config {params.config:q} --predictions {input.predictions:q} --benchmark-tables {input.tables:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule evaluate:

@@ -29,9 +29,9 @@ rule grpo:
     conda:
         ENV
     shell:
-        "{params.env}{params.launch} grpo --config {params.config} --ablation {wildcards.ablation} --seed {wildcards.seed}"
-        " --model {input.model} --tables {input.tables} --batch-plan {input.plan}"
-        " -o {output.model} > {log} 2>&1"
+        "{params.env}{params.launch} grpo --config {params.config:q} --ablation {wildcards.ablation:q} --seed {wildcards.seed:q}"
+        " --model {input.model:q} --tables {input.tables:q} --batch-plan {input.plan:q}"
+        " -o {output.model:q} > {log:q} 2>&1"
 
 
 rule train:

@@ -22,7 +22,7 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {params.config} -o {output.model} > {log} 2>&1"
+            "mgiqa build-model --config {params.config:q} -o {output.model:q} > {log:q} 2>&1"
 
     rule pretrain_base_model:
         input:
@@ -45,8 +45,8 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "{params.env}mgiqa pretrain --config {params.config} --model {input.model} --table {input.table}"
-            " -o {output.model} > {log} 2>&1"
+            "{params.env}mgiqa pretrain --config {params.config:q} --model {input.model:q} --table {input.table:q}"
+            " -o {output.model:q} > {log:q} 2>&1"
 
 else:
 
@@ -68,4 +68,4 @@ else:
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {params.config} -o {output.model} > {log} 2>&1"
+            "mgiqa build-model --config {params.config:q} -o {output.model:q} > {log:q} 2>&1"

@@ -24,9 +24,9 @@ rule figures:
     conda:
         ENV
     shell:
-        "mgiqa figures --config {params.config} --metrics-root {params.metrics_root}"
-        " --predictions-root {params.predictions_root} --models-root {params.models_root}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa figures --config {params.config:q} --metrics-root {params.metrics_root:q}"
+        " --predictions-root {params.predictions_root:q} --models-root {params.models_root:q}"
+        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule tables:
@@ -52,5 +52,5 @@ rule tables:
     conda:
         ENV
     shell:
-        "mgiqa tables --config {params.config} --metrics-root {params.metrics_root}"
-        " --predictions-root {params.predictions_root} --out-dir {params.out_dir} > {log} 2>&1"
+        "mgiqa tables --config {params.config:q} --metrics-root {params.metrics_root:q}"
+        " --predictions-root {params.predictions_root:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -26,5 +26,5 @@ rule sft:
     conda:
         ENV
     shell:
-        "{params.env}{params.launch} sft --config {params.config} --prompt {wildcards.prompt} --seed {wildcards.seed}"
-        " --model {input.model} --tables {input.tables} -o {output.model} > {log} 2>&1"
+        "{params.env}{params.launch} sft --config {params.config:q} --prompt {wildcards.prompt:q} --seed {wildcards.seed:q}"
+        " --model {input.model:q} --tables {input.tables:q} -o {output.model:q} > {log:q} 2>&1"
