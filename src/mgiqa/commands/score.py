@@ -1,9 +1,15 @@
-"""`mgiqa score`: rate your own images with a checkpoint: attribute scores, overall score and reasoning."""
+"""`mgiqa score`: rate your own images with a checkpoint: attribute scores, overall score and reasoning.
+
+Every file is checked before the model loads (it exists, decodes, has at most `datasets.max_image_pixels`
+pixels); the good ones are scored, each bad one is reported with its reason, and the exit status is 1 when any
+image could not be scored (2 when none could: no model is loaded then).
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 THINK = re.compile(r"<think>(.*?)</think>", re.IGNORECASE | re.DOTALL)
 
@@ -80,17 +86,46 @@ def format_text(result: dict) -> str:
     return "\n".join(lines)
 
 
+def unreadable_images(paths: list[str], max_pixels: int) -> dict[str, str]:
+    """image -> why it cannot be scored, for every path that is missing, not a file or does not decode."""
+    from pathlib import Path
+
+    from mgiqa.data.images import check_image
+
+    problems = {}
+    for path in paths:
+        if not Path(path).exists():
+            problems[path] = "not found"
+        elif not Path(path).is_file():
+            problems[path] = "not a regular file"
+        elif (reason := check_image(path, max_pixels)) is not None:
+            problems[path] = reason
+    return problems
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
     from mgiqa.config import load_config
+    from mgiqa.data.images import max_image_pixels
 
     config = load_config(args.config)
-    results = score_images(args.checkpoint, args.images, args.prompt, config)
+    problems = unreadable_images(args.images, max_image_pixels(config))
+    good = [p for p in args.images if p not in problems]
+    results = score_images(args.checkpoint, good, args.prompt, config) if good else []
+    failed = [{"image": p, "error": reason} for p, reason in problems.items()]
     if args.json:
-        print(
-            json.dumps({"checkpoint": args.checkpoint, "prompt": args.prompt, "results": results}, indent=2)
-        )
+        doc = {"checkpoint": args.checkpoint, "prompt": args.prompt, "results": results, "failed": failed}
+        print(json.dumps(doc, indent=2))
     else:
         print("\n".join(format_text(r) for r in results))
+    for item in failed:
+        print(f"mgiqa score: {item['image']}: not scored: {item['error']}", file=sys.stderr)
+    if failed:
+        print(
+            f"mgiqa score: {len(failed)} of {len(args.images)} images could not be scored"
+            + (f"; {len(results)} scored" if results else ""),
+            file=sys.stderr,
+        )
+        return 1 if results else 2
     return 0

@@ -44,13 +44,36 @@ def save_pretrained_atomic(model, processor, out_dir: str | os.PathLike) -> Path
 
 
 def check_model_dir(model_dir: str | os.PathLike) -> Path:
-    """Raise DataIntegrityError unless `model_dir` holds a config and safetensors weights."""
+    """Raise DataIntegrityError unless `model_dir` holds a config naming its model type, and safetensors
+    weights."""
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise DataIntegrityError(f"{model_dir}: not a model directory (no config.json)")
+    model_type(model_dir)
     if not any(model_dir.glob("*.safetensors")):
         raise DataIntegrityError(f"{model_dir}: no *.safetensors weights")
     return model_dir
+
+
+def model_type(model_dir: Path) -> str:
+    """The `model_type` field of `model_dir/config.json`; DataIntegrityError naming the file otherwise."""
+    import json
+
+    from mgiqa.input_files import read_regular_file
+
+    path = model_dir / "config.json"
+    data = read_regular_file(path, 16 << 20, lambda m: DataIntegrityError(f"{path}: model config {m}"))
+    try:
+        config = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataIntegrityError(f"{path}: not a JSON model config: {exc}") from exc
+    kind = config.get("model_type") if isinstance(config, dict) else None
+    if not isinstance(kind, str) or not kind:
+        raise DataIntegrityError(
+            f"{path}: model_type: missing (a transformers model config names its architecture, e.g. "
+            '"qwen2_5_vl"); the checkpoint is incomplete or not a model'
+        )
+    return kind
 
 
 def torch_dtype(name: str):
@@ -78,10 +101,16 @@ def load_processor(model_dir: str | os.PathLike, image_size: int | None = None):
 
 def load_model(model_dir: str | os.PathLike, dtype: str = "float32", device: str | None = None):
     """`AutoModelForImageTextToText` of `model_dir` in eval mode, safetensors only, no remote code."""
-    from transformers import AutoModelForImageTextToText
+    from transformers import CONFIG_MAPPING, AutoModelForImageTextToText
 
+    model_dir = check_model_dir(model_dir)
+    kind = model_type(model_dir)
+    if kind not in CONFIG_MAPPING:
+        raise DataIntegrityError(
+            f"{model_dir / 'config.json'}: model_type: {kind!r} is not a model type this transformers knows"
+        )
     model = AutoModelForImageTextToText.from_pretrained(
-        check_model_dir(model_dir), dtype=torch_dtype(dtype), use_safetensors=True, trust_remote_code=False
+        model_dir, dtype=torch_dtype(dtype), use_safetensors=True, trust_remote_code=False
     )
     if device is not None:
         model = model.to(device)
