@@ -10,12 +10,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from mgiqa import package_data
 from mgiqa.config_input import check_structure, read_config_file
 from mgiqa.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
+# packaged with importlib.resources (in a checkout: links to workflow/schemas/ and config/)
+SCHEMA_PATH = package_data.package_path(package_data.SCHEMA)
+DEFAULT_CONFIG = package_data.package_path(package_data.DEFAULT_CONFIG)
 
 
 def load_schema() -> dict:

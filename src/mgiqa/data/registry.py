@@ -17,10 +17,10 @@ import yaml
 
 from mgiqa.data.label_layouts import FAMILIES
 from mgiqa.errors import ConfigError
+from mgiqa.package_data import package_path
 
-HERE = Path(__file__).resolve().parent
-REGISTRY_PATH = HERE / "registry.yaml"
-DEMO_REGISTRY_PATH = HERE / "registry_demo.yaml"
+REGISTRY_PATH = package_path("registry.yaml", "mgiqa.data")  # packaged (importlib.resources)
+DEMO_REGISTRY_PATH = package_path("registry_demo.yaml", "mgiqa.data")
 
 ROLES = ("train", "benchmark", "pretrain")
 DOMAINS = ("synthetic", "authentic", "ai-generated", "restoration")

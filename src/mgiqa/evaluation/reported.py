@@ -9,8 +9,9 @@ import pandas as pd
 import yaml
 
 from mgiqa.errors import ConfigError
+from mgiqa.package_data import package_path
 
-REPORTED_PATH = Path(__file__).with_name("reported.yaml")
+REPORTED_PATH = package_path("evaluation/reported.yaml")  # packaged (importlib.resources)
 
 
 def load_reported(path: Path = REPORTED_PATH) -> dict:
