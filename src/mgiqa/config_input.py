@@ -31,7 +31,9 @@ MAX_INT = 2**63 - 1
 def read_config_file(path: str | os.PathLike) -> dict:
     """The mapping in the YAML (or JSON) config file `path`; ConfigError naming the file otherwise."""
     path = Path(path)
-    data = read_regular_file(path, MAX_CONFIG_BYTES, lambda message: ConfigError(f"{path}: config file {message}"))
+    data = read_regular_file(
+        path, MAX_CONFIG_BYTES, lambda message: ConfigError(f"{path}: config file {message}")
+    )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
