@@ -194,6 +194,48 @@ def test_grpo_two_ranks_single_domain_batches(setup):
         assert row.items == expected, f"step {row.step} rank {row.rank}: not the plan batch dealt to it"
 
 
+@pytest.mark.slow
+def test_bf16_ddp_at_a_small_learning_rate_changes_the_weights(setup, tmp_path):
+    """model.dtype bfloat16 under plain DDP: fp32 master weights with bf16 autocast, so lr 1e-6 still moves
+    them. With the weights themselves in bf16 (before), AdamW's ~1e-6 steps round to nothing."""
+    import yaml
+    from safetensors.torch import load_file
+
+    config = copy.deepcopy(setup["config"])
+    config["model"]["dtype"] = "bfloat16"
+    config["sft"] |= {"learning_rate": 1.0e-6}
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "sft"
+    launch(config, "sft", "--config", config_path, "--prompt", "attribute", "--seed", 0,
+           "--model", setup["base"], "--tables", *setup["tables"], "-o", out)  # fmt: skip
+    before = load_file(str(setup["base"] / "model.safetensors"))
+    after = load_file(str(out / "model.safetensors"))
+    changed = sum(int((after[k] != before[k].to(after[k].dtype)).sum()) for k in before)
+    total = sum(before[k].numel() for k in before)
+    assert changed / total > 0.5, f"only {changed} of {total} weights moved"
+
+
+def test_bf16_weights_stay_in_the_configured_dtype_only_under_deepspeed(test_config):
+    from mgiqa.training.trainer_args import common_args, model_init_kwargs
+
+    test_config["model"]["dtype"] = "bfloat16"
+    assert model_init_kwargs(test_config) == {"dtype": "float32"}
+    args = common_args(test_config, Path("w"), 0, test_config["sft"], 1)
+    assert args["bf16"] and not args["fp16"]
+    test_config["compute"]["accelerate_config"] = "zero3"
+    assert model_init_kwargs(test_config) == {"dtype": "bfloat16"}  # DeepSpeed holds the fp32 master copy
+
+
+def test_fp16_training_on_cpu_is_refused(test_config):
+    from mgiqa.errors import ConfigError
+    from mgiqa.training.trainer_args import common_args
+
+    test_config["model"]["dtype"] = "float16"
+    with pytest.raises(ConfigError, match="float16 training needs a GPU"):
+        common_args(test_config, Path("w"), 0, test_config["sft"], 1)
+
+
 # ---- the batch log itself (fast) ----------------------------------------------------------------------
 
 

@@ -143,6 +143,8 @@ ZERO_STAGES = {None: 0, "ddp": 0, "zero2": 2, "zero3": 3}
 def estimate_for_config(
     config: dict, stage: str, shape: ModelShape, prompt_tokens: int = 512
 ) -> MemoryEstimate:
+    from mgiqa.training.trainer_args import weights_dtype
+
     compute = config["compute"]
     lora = config["sft"].get("lora", {})
     if stage == "grpo":
@@ -155,7 +157,7 @@ def estimate_for_config(
         stage=stage,
         num_gpus=max(1, compute.get("gpus", 0) or compute.get("num_processes", 1)),
         zero_stage=ZERO_STAGES[compute.get("accelerate_config")],
-        dtype=config["model"]["dtype"],
+        dtype=weights_dtype(config),  # fp32 master weights unless DeepSpeed keeps them
         sequences_per_gpu=sequences,
         seq_len=prompt_tokens + gen_len,
         gen_len=gen_len,

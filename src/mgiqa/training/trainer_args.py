@@ -22,21 +22,43 @@ def process_state(config: dict):
     return PartialState(cpu=device_for(config) != "cuda")
 
 
+def uses_deepspeed(config: dict) -> bool:
+    from mgiqa.memory import ZERO_STAGES
+
+    return ZERO_STAGES[config["compute"].get("accelerate_config")] > 0
+
+
+def weights_dtype(config: dict) -> str:
+    """The dtype the trained weights are held in: model.dtype under DeepSpeed, else float32.
+
+    DeepSpeed keeps its own fp32 master copy of bf16/fp16 weights. Without it (plain DDP or one process),
+    weights loaded in bf16 are updated in place by AdamW in bf16, and at small learning rates most updates
+    round to nothing (bf16 keeps 8 significant bits: a weight of 0.1 moves in steps of about 4e-4). So the
+    weights stay in fp32 and model.dtype becomes the autocast precision of the forward and backward passes
+    (`bf16` / `fp16` in the TrainingArguments, see `common_args`).
+    """
+    return config["model"]["dtype"] if uses_deepspeed(config) else "float32"
+
+
 def model_init_kwargs(config: dict) -> dict:
-    """How TRL loads the model from its directory: the config's dtype."""
-    return {"dtype": config["model"]["dtype"]}
+    """How TRL loads the model from its directory: in `weights_dtype`."""
+    return {"dtype": weights_dtype(config)}
 
 
 def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulation: int) -> dict:
     """Keyword arguments for TRL's SFTConfig / GRPOConfig that both stages set the same way.
 
     TRL's configs default to bf16 and gradient checkpointing on; both are set explicitly here: bf16/fp16
-    only on a GPU and only when model.dtype asks for it, checkpointing from model.gradient_checkpointing.
+    autocast when model.dtype asks for it (bf16 on CPU too; fp16 only on a GPU, where the Trainer's loss
+    scaler exists), checkpointing from model.gradient_checkpointing. See `weights_dtype` for the weights.
     """
+    from mgiqa.errors import ConfigError
     from mgiqa.model.loading import device_for
 
     on_gpu = device_for(config) == "cuda"
     dtype = config["model"]["dtype"]
+    if dtype == "float16" and not on_gpu:
+        raise ConfigError("model.dtype: float16 training needs a GPU (loss scaling); use bfloat16 on CPU")
     steps = int(stage["steps"])
     return {
         "output_dir": str(work_dir),
@@ -53,8 +75,8 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         "seed": seed,
         "data_seed": seed,
         "use_cpu": not on_gpu,
-        "bf16": on_gpu and dtype == "bfloat16",
-        "fp16": on_gpu and dtype == "float16",
+        "bf16": dtype == "bfloat16",
+        "fp16": dtype == "float16",
         "activation_checkpointing": bool(config["model"].get("gradient_checkpointing", False)),
         "dataloader_num_workers": 0,
         # every trainable parameter gets a gradient at every step (each row has its image), so DDP need not
