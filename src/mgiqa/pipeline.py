@@ -283,3 +283,15 @@ def launcher(config: dict) -> str:
     # accelerate's state then joins the torchrun processes over gloo.
     acc_file = ACCELERATE_CONFIG_DIR / f"{acc or 'ddp'}.yaml"
     return f"accelerate launch --config_file {shlex.quote(str(acc_file))} --num_processes {nproc} -m mgiqa"
+
+
+# ----------------------------------------------------------------------------- conda environments
+CPU_ENV = "../../envs/mgiqa.yaml"  # relative to workflow/rules/, as Snakemake reads `conda:`
+GPU_ENV = "../../envs/mgiqa-gpu.yaml"
+
+
+def conda_env(config: dict, gpu_rule: bool) -> str:
+    """The env file of a rule under `--sdm conda`: the GPU constraint set for the rules that take GPUs
+    (sft, grpo, predict) when `compute.backend` is not cpu, the CPU env otherwise."""
+    on_gpu = gpu_rule and config["compute"].get("backend", "cpu") != "cpu"
+    return GPU_ENV if on_gpu else CPU_ENV

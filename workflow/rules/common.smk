@@ -13,7 +13,8 @@ MODELS = config["paths"]["models"]
 RESULTS = config["paths"]["results"]
 LOGS = config["paths"].get("logs", "logs")
 BENCH = config["paths"].get("benchmarks", "benchmarks")
-ENV = "../../envs/mgiqa.yaml"
+ENV = P.conda_env(config, gpu_rule=False)  # --sdm conda: envs/mgiqa.yaml
+GPU_ENV = P.conda_env(config, gpu_rule=True)  # envs/mgiqa-gpu.yaml when compute.backend is cuda
 # the merged config the `mgiqa` stages read (rewritten only when it changes)
 CONFIG = write_effective_config(config, f"{RESULTS}/config.effective.yaml")
 LAUNCH = P.launcher(config)  # `mgiqa`, or `accelerate launch ... -m mgiqa` for multi-process training

@@ -27,7 +27,7 @@ rule predict:
         gpu=min(1, COMPUTE.get("gpus", 0)),
         slurm_partition=COMPUTE.get("partition") or "",
     conda:
-        ENV
+        GPU_ENV
     shell:
         "{params.env}mgiqa predict --config {params.config:q} --model {input.model:q} --prompt {params.prompt:q}"
         " --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

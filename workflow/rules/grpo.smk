@@ -27,7 +27,7 @@ rule grpo:
         gpu=COMPUTE.get("gpus", 0),
         slurm_partition=COMPUTE.get("partition") or "",
     conda:
-        ENV
+        GPU_ENV
     shell:
         "{params.env}{params.launch} grpo --config {params.config:q} --ablation {wildcards.ablation:q} --seed {wildcards.seed:q}"
         " --model {input.model:q} --tables {input.tables:q} --batch-plan {input.plan:q}"

@@ -24,7 +24,7 @@ rule sft:
         gpu=COMPUTE.get("gpus", 0),
         slurm_partition=COMPUTE.get("partition") or "",
     conda:
-        ENV
+        GPU_ENV
     shell:
         "{params.env}{params.launch} sft --config {params.config:q} --prompt {wildcards.prompt:q} --seed {wildcards.seed:q}"
         " --model {input.model:q} --tables {input.tables:q} -o {output.model:q} > {log:q} 2>&1"
