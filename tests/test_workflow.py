@@ -41,6 +41,13 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def weights_differ(a: Path, b: Path) -> bool:
+    from safetensors.numpy import load_file
+
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    return wa.keys() == wb.keys() and any((wa[k] != wb[k]).any() for k in wa)
+
+
 def scratch_config(tmp_path: Path, source: str = "test.yaml", **paths) -> Path:
     config = yaml.safe_load((REPO / "config" / source).read_text())
     config["paths"] = {
@@ -135,8 +142,15 @@ def test_end_to_end_on_the_test_config(tmp_path):
     for name in ("srcc_by_benchmark", "pred_vs_mos", "training_rewards", "ablation_deltas", "attribute_srcc"):
         for ext in ("png", "pdf"):
             assert (tmp_path / "results" / "figures" / f"{name}.{ext}").stat().st_size > 1000
-    log = pd.read_csv(tmp_path / "models" / "grpo" / "mg_iqa" / "seed0" / "train_log.csv")
-    assert len(log) == 2 and "reward_total" in log.columns
+    grpo_steps = yaml.safe_load(config.read_text())["grpo"]["steps"]
+    for ablation, start in (("mg_iqa", "sft/attribute/seed0"), ("rl2r", "base")):
+        model = tmp_path / "models" / "grpo" / ablation / "seed0"
+        log = pd.read_csv(model / "train_log.csv")
+        assert len(log) == grpo_steps and "reward_total" in log.columns
+        # real updates: the test config's models answer in the format, so rewards differ inside groups
+        assert (log["frac_reward_zero_std"] < 1).all() and log["parse_failure_rate"].lt(0.5).all(), ablation
+        assert log["kl"].iloc[1:].gt(0).all(), ablation
+        assert weights_differ(model, tmp_path / "models" / start), ablation
     predictions = pd.read_csv(tmp_path / "results" / "predictions" / "mg_iqa" / "seed0" / "demo_bid.csv")
     assert len(predictions) == 12 and predictions["raw_text"].notna().all()
 
