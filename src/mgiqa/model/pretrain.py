@@ -200,6 +200,7 @@ def pretrain(
     from mgiqa.io import write_json, write_table
     from mgiqa.model.loading import atomic_dir, load_model, load_processor
     from mgiqa.model.pretrain_eval import feature_probe, generation_accuracy, rating_accuracy
+    from mgiqa.model.tiny import patch_embedding
 
     if config["model"]["source"] != "tiny":
         raise ConfigError("pretrain: only the tiny demo model is pretrained (model.source is not tiny)")
@@ -221,6 +222,11 @@ def pretrain(
     )
     images = EncodedExamples(processor, list(train["path"]), list(train["target"]), image_size)
     test = EncodedExamples(processor, list(held_out["path"]), list(held_out["target"]), image_size)
+    if settings.whiten_patches and patch_embedding(config) == "dct":
+        raise ConfigError(
+            "pretrain.whiten_patches would overwrite the DCT patch embedding of model.tiny.patch_embedding: dct "
+            "(set one of them)"
+        )
     if settings.whiten_patches:
         whiten_patch_embedding(model, images)
     probe_init = feature_probe(model, images, test, train, held_out)

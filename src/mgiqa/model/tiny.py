@@ -22,6 +22,17 @@ SPATIAL_MERGE_SIZE = 2
 TEMPORAL_PATCH_SIZE = 2
 
 
+PATCH_EMBEDDINGS = ("random", "dct")  # model.tiny.patch_embedding: the ViT patch embedding's initialisation
+
+
+def patch_embedding(config: dict) -> str:
+    """model.tiny.patch_embedding: `random` (transformers' init) or `dct` (`mgiqa.model.patch_filters`)."""
+    value = (config["model"].get("tiny") or {}).get("patch_embedding", "random")
+    if value not in PATCH_EMBEDDINGS:
+        raise ConfigError(f"model.tiny.patch_embedding: {value!r} is not one of {list(PATCH_EMBEDDINGS)}")
+    return value
+
+
 def tiny_sizes(config: dict) -> dict:
     """The tiny model's sizes from `config["model"]["tiny"]`, validated."""
     tiny = config["model"].get("tiny")
@@ -178,7 +189,12 @@ def build_tiny_model(out_dir: str | os.PathLike, config: dict, corpus_extra: Ite
     tokenizer = processor.tokenizer
     model_config = build_model_config(config, tokenizer)
     torch.manual_seed(derive_seed(config, "build-model"))
-    model = Qwen2_5_VLForConditionalGeneration(model_config).to(dtype=torch_dtype(config["model"]["dtype"]))
+    model = Qwen2_5_VLForConditionalGeneration(model_config)
+    if patch_embedding(config) == "dct":
+        from mgiqa.model.patch_filters import apply_dct_patch_embedding
+
+        apply_dct_patch_embedding(model)
+    model = model.to(dtype=torch_dtype(config["model"]["dtype"]))
     model.generation_config = GenerationConfig(
         bos_token_id=model_config.bos_token_id,
         eos_token_id=[
