@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_tables import build_results
@@ -89,3 +90,28 @@ def test_figures_command(project, monkeypatch):
     for stem in command.FIGURES.values():
         for ext in ("png", "pdf"):
             assert (out / f"{stem}.{ext}").stat().st_size > 1000
+
+
+def test_the_srcc_axis_holds_every_bar_and_ci_whisker():
+    values = np.array([0.2, -0.1, np.nan, -0.55, 0.98])
+    low, high = figures.srcc_ylim(values)
+    assert low <= -0.55 - 0.05 and high >= 0.98
+    assert figures.srcc_ylim(np.array([0.3, 0.5])) == (0.0, 1.0)  # positive bars: the plain 0-1 axis
+
+
+def test_the_srcc_figure_does_not_clip_whiskers_below_the_bars(tmp_path, monkeypatch):
+    main = pd.DataFrame(
+        {
+            "method": ["a", "b"],
+            "source": ["measured", "measured"],
+            "bid_srcc": [0.1, -0.05],
+            "bid_srcc_ci_low": [-0.4, -0.62],  # whiskers far below the lowest bar
+            "bid_srcc_ci_high": [0.5, 0.3],
+            "avg_srcc": [0.1, -0.05],
+        }
+    )
+    shown = {}
+    monkeypatch.setattr(figures, "save", lambda fig, out: shown.setdefault("ylim", fig.axes[0].get_ylim()))
+    figures.srcc_bars(main, ["bid"], {"bid": "BID"}, tmp_path / "srcc")
+    bottom, top = shown["ylim"]
+    assert bottom < -0.62 and top >= 1.0

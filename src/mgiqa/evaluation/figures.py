@@ -48,6 +48,14 @@ def _grid(n: int, ncols: int, size=(3.6, 3.0), **kw):
     return fig, list(axes.flat)
 
 
+def srcc_ylim(values: np.ndarray, margin: float = 0.05) -> tuple[float, float]:
+    """Y-axis of the SRCC bars: 0 to 1, widened to hold every bar and every CI whisker end in `values`."""
+    finite = values[np.isfinite(values)]
+    low = min(0.0, float(finite.min()) - margin) if finite.size else 0.0
+    high = max(1.0, float(finite.max()) + margin) if finite.size else 1.0
+    return low, high
+
+
 def srcc_bars(main: pd.DataFrame, benchmarks: list[str], names: dict[str, str], out_base) -> list[Path]:
     """Grouped bars: SRCC per benchmark (and the average) by measured method, whiskers = bootstrap CI."""
     rows = main[main["source"] == "measured"].reset_index(drop=True)
@@ -56,10 +64,12 @@ def srcc_bars(main: pd.DataFrame, benchmarks: list[str], names: dict[str, str], 
     x = np.arange(len(groups))
     fig, ax = plt.subplots(figsize=(min(16.0, max(8.0, 2.0 + 0.2 * len(rows) * len(groups))), 5.0))
     colors = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
+    drawn = []  # every bar and whisker end, for the y-axis
     for i, row in rows.iterrows():
         vals = np.array([row.get(f"{b}_srcc", np.nan) for b in groups], dtype=float)
         lo = np.array([row.get(f"{b}_srcc_ci_low", np.nan) for b in groups], dtype=float)
         hi = np.array([row.get(f"{b}_srcc_ci_high", np.nan) for b in groups], dtype=float)
+        drawn += [vals, lo, hi]
         err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
         pos = x - 0.4 + width * (i + 0.5)
         ax.bar(pos, vals, width, label=row["method"], color=colors(i % colors.N))
@@ -76,8 +86,7 @@ def srcc_bars(main: pd.DataFrame, benchmarks: list[str], names: dict[str, str], 
     ax.axvline(len(benchmarks) - 0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xticks(x, [names.get(b, b) for b in benchmarks] + ["Average"], rotation=20, ha="right")
     ax.set_ylabel("SRCC")
-    low = float(np.nanmin([0.0, *rows[[f"{b}_srcc" for b in groups]].to_numpy().ravel()]))
-    ax.set_ylim(min(low - 0.05, 0.0), 1.0)
+    ax.set_ylim(*srcc_ylim(np.concatenate(drawn) if drawn else np.array([])))
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_title("SRCC by benchmark (mean over seeds; whiskers: bootstrap CI over images)")
     ax.legend(ncols=min(4, len(rows)), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
