@@ -80,3 +80,20 @@ def test_a_conda_dry_run_gives_cpu_and_gpu_rules_their_envs(tmp_path):
     envs = dict(re.findall(r"rule (\w+):\n(?:    .*\n)*?    conda-env: (\S+)", proc.stdout + proc.stderr))
     assert envs["grpo"] == envs["sft"] == envs["predict"] != envs["labels"] == envs["metrics"]
     assert all("/.snakemake/conda/" in path for path in envs.values())
+
+
+def test_lint_and_dry_runs_write_no_effective_config(tmp_path):
+    config = scratch_config(tmp_path)
+    effective = tmp_path / "results" / "config.effective.yaml"
+    snakemake("--lint", "--configfile", str(config))
+    snakemake(str(tmp_path / "results" / "tables" / "main.csv"), "-n", "--configfile", str(config))
+    assert not effective.exists()
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_run_writes_the_effective_config_its_jobs_read(tmp_path):
+    config = scratch_config(tmp_path)
+    marker = tmp_path / "data" / "raw" / "demo_bid" / ".complete"
+    snakemake(str(marker), "--cores", "1", "--configfile", str(config), "--nolock")
+    effective = yaml.safe_load((tmp_path / "results" / "config.effective.yaml").read_text())
+    assert effective["paths"]["data"] == str(tmp_path / "data") and marker.is_file()

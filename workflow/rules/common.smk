@@ -15,8 +15,9 @@ LOGS = config["paths"].get("logs", "logs")
 BENCH = config["paths"].get("benchmarks", "benchmarks")
 ENV = P.conda_env(config, gpu_rule=False)  # --sdm conda: envs/mgiqa.yaml
 GPU_ENV = P.conda_env(config, gpu_rule=True)  # envs/mgiqa-gpu.yaml when compute.backend is cuda
-# the merged config the `mgiqa` stages read (rewritten only when it changes)
-CONFIG = write_effective_config(config, f"{RESULTS}/config.effective.yaml")
+# the merged config the `mgiqa` stages read: written when the workflow starts running jobs (below), never
+# while parsing (--lint, -n, --report); rewritten only when it changes
+CONFIG = f"{RESULTS}/config.effective.yaml"
 LAUNCH = P.launcher(config)  # `mgiqa`, or `accelerate launch ... -m mgiqa` for multi-process training
 COMPUTE = config["compute"]
 
@@ -27,3 +28,7 @@ wildcard_constraints:
     ablation="|".join(config["ablations"]),
     prompt="attribute|overall",
     seed=r"\d+",
+
+
+onstart:
+    write_effective_config(config, CONFIG)
