@@ -27,7 +27,7 @@ def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -
 
     `scores` follow the config's `evaluation.readout`, as the evaluation does; with the `expected` readout
     `written_scores` also gives the numbers as written."""
-    from mgiqa.model import prepare_image
+    from mgiqa.model import image_resolution, prepare_image
     from mgiqa.model.generate import generate_batch
     from mgiqa.model.loading import device_for, load_model, load_processor
     from mgiqa.model.readout import readout_values, response_text
@@ -35,7 +35,7 @@ def score_images(checkpoint, paths: list[str], prompt_kind: str, config: dict) -
     from mgiqa.prompts import build_messages, prompt_fields
 
     readout = config["evaluation"].get("readout", "text")
-    image_size = int(config["model"]["image_size"])
+    image_size = image_resolution(config)
     model = load_model(checkpoint, config["model"]["dtype"], device_for(config))
     processor = load_processor(checkpoint, image_size)
     fields, messages = prompt_fields(prompt_kind), build_messages(prompt_kind)

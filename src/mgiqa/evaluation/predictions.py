@@ -16,7 +16,8 @@ from mgiqa.errors import DataIntegrityError
 from mgiqa.evaluation import metrics
 
 ATTRIBUTES = ("sharpness", "color", "noise", "composition")
-EVALUATION_SPLIT = "test"  # the rows of a prepared benchmark table that are evaluated
+EVALUATION_SPLIT = "test"  # the rows of a prepared benchmark table that are evaluated (by default)
+EVALUATION_SPLITS = ("test", "all")  # `all`: every row (an evaluation-split override, e.g. all of KonIQ)
 PREDICTION_COLUMNS = (
     "image", "mos", "group", "pred_overall", *(f"pred_{a}" for a in ATTRIBUTES),
     "parse_ok", "failed_fields", "raw_text",
@@ -60,22 +61,37 @@ def _as_bool(path):
     return convert
 
 
-def attach_labels(pred: pd.DataFrame, table: pd.DataFrame, source: str = "<table>") -> pd.DataFrame:
+def evaluated_rows(
+    table: pd.DataFrame, split: str = EVALUATION_SPLIT, source: str = "<table>"
+) -> pd.DataFrame:
+    """The rows of a prepared benchmark table that are evaluated: split == test (`test`, the default; every
+    row of a table without a split column) or every row (`all`). None is an error naming the table."""
+    if split not in EVALUATION_SPLITS:
+        raise DataIntegrityError(f"{source}: unknown evaluation split {split!r}; known: {EVALUATION_SPLITS}")
+    if split == "test" and "split" in table.columns:
+        table = table[table["split"] == EVALUATION_SPLIT]
+    if table.empty:
+        raise DataIntegrityError(f"{source}: no rows to evaluate (evaluation split {split!r})")
+    return table
+
+
+def attach_labels(
+    pred: pd.DataFrame, table: pd.DataFrame, source: str = "<table>", split: str = EVALUATION_SPLIT
+) -> pd.DataFrame:
     """Join the attribute ground truth of the prepared benchmark `table` onto `pred` by image.
 
-    The predictions must cover exactly the evaluated rows of the table (its `split == test` rows when it
-    has a split column, else every row), with the same normalized MOS: anything else means predictions
-    of another table version, missing predictions, or training images in the evaluation.
+    The predictions must cover exactly the evaluated rows of the table (`evaluated_rows(table, split)`),
+    with the same normalized MOS: anything else means predictions of another table version, missing
+    predictions, or training images in the evaluation.
     """
-    if "split" in table.columns:
-        table = table[table["split"] == EVALUATION_SPLIT]
+    table = evaluated_rows(table, split, source)
     attrs = [a for a in ATTRIBUTES if a in table.columns]
     merged = pred.merge(table[["image", "mos", *attrs]], on="image", how="left", suffixes=("", "_table"))
     unknown = merged["mos_table"].isna()
     if unknown.any():
         raise DataIntegrityError(
             f"{source}: predicted image {merged.loc[unknown, 'image'].iloc[0]!r} is not among the table's "
-            f"evaluated rows (split == {EVALUATION_SPLIT!r}); {int(unknown.sum())} such images"
+            f"evaluated rows (evaluation split {split!r}); {int(unknown.sum())} such images"
         )
     missing = set(table["image"]) - set(pred["image"])
     if missing:

@@ -16,16 +16,21 @@ from pathlib import Path
 from PIL import Image
 
 from mgiqa.errors import ConfigError, DataIntegrityError
-from mgiqa.model import prepare_image
+from mgiqa.model import image_resolution, prepare_image
 from mgiqa.model.readout import Completion, digit_token_ids
+from mgiqa.model.sampling import Sampling, sampling_from_config
+from mgiqa.model.vllm_backend import EXPECTED_NEEDS_TRANSFORMERS, VllmGenerator, require_vllm
 
 log = logging.getLogger(__name__)
 
 MessagesFn = Callable[[Image.Image], list[dict]]
-# vLLM returns top-k log-probabilities, not those of chosen tokens: the expected readout is transformers-only
-EXPECTED_NEEDS_TRANSFORMERS = (
-    "evaluation.readout expected needs the transformers backend (compute.vllm: false)"
-)
+__all__ = [
+    "EXPECTED_NEEDS_TRANSFORMERS",
+    "VllmGenerator",
+    "generate_batch",
+    "predict_benchmark",
+    "require_vllm",
+]
 
 
 def render_prompts(processor, images: Sequence[Image.Image], messages_fn: MessagesFn) -> list[str]:
@@ -45,27 +50,31 @@ def generate_batch(
     max_new_tokens: int,
     do_sample: bool = False,
     temperature: float = 1.0,
+    top_p: float = 1.0,
+    top_k: int = 0,
+    min_p: float = 0.0,
+    repetition_penalty: float = 1.0,
     num_samples: int = 1,
     seed: int = 0,
-    image_size: int | None = None,
+    image_size=None,
     with_digit_probs: bool = False,
 ) -> list[list[str]] | list[list[Completion]]:
     """Generate `num_samples` responses per image in one batch; returns one list of texts per image.
 
     `messages_fn(image)` gives the chat messages for one image (an `{"type": "image"}` entry marks where the
-    image goes). Images are resized to `image_size` squared (default: the model's `image_size` attribute
-    from the processor, i.e. left as given when None). Greedy decoding needs `num_samples == 1`.
+    image goes). Images are sized by `prepare_image(image, image_size)` (an int side or a
+    `mgiqa.model.Resolution`; left as given when None). Greedy decoding needs `num_samples == 1`. Every
+    sampling parameter is passed to `generate` (`mgiqa.model.sampling`), so the model's own
+    generation_config adds nothing and vLLM (`VllmGenerator`) decodes alike.
     `with_digit_probs`: return `readout.Completion`s (text, token texts, digit probabilities per step) for
     the `expected` readout instead of plain texts.
     """
     import torch
 
+    sampling = Sampling(do_sample, temperature, top_p, top_k, min_p, repetition_penalty)
     if not images:
         return []
-    if num_samples < 1:
-        raise ConfigError(f"num_samples must be >= 1, got {num_samples}")
-    if num_samples > 1 and not do_sample:
-        raise ConfigError("num_samples > 1 needs do_sample=True (greedy samples would be identical)")
+    sampling.check(num_samples)
     if image_size is not None:
         images = [prepare_image(image, image_size) for image in images]
     texts = render_prompts(processor, images, messages_fn)
@@ -75,13 +84,9 @@ def generate_batch(
     inputs = inputs.to(model.device)
     gen_kwargs = {
         "max_new_tokens": max_new_tokens,
-        "do_sample": do_sample,
         "num_return_sequences": num_samples,
+        **sampling.transformers_kwargs(),
     }
-    if do_sample:
-        gen_kwargs |= {"temperature": temperature, "top_p": 1.0, "top_k": 0}
-    else:
-        gen_kwargs |= {"temperature": None, "top_p": None, "top_k": None}
     tokenizer = processor.tokenizer
     torch.manual_seed(seed)
     if with_digit_probs:
@@ -114,74 +119,6 @@ def token_pieces(tokenizer, ids: list[int], text: str) -> tuple[str, ...]:
         return pieces
     prefixes = [tokenizer.decode(ids[:n], **kwargs) for n in range(len(ids) + 1)]
     return tuple(b[len(a) :] if b.startswith(a) else "" for a, b in zip(prefixes, prefixes[1:], strict=False))
-
-
-def require_vllm() -> None:
-    """Raise ConfigError unless vllm can be imported (compute.vllm asks for it)."""
-    try:
-        import vllm  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(
-            "compute.vllm is true but vllm is not installed (pip install 'mgiqa[vllm]'), "
-            "or set compute.vllm: false to use transformers"
-        ) from exc
-
-
-class VllmGenerator:
-    """The same contract as `generate_batch`, on vLLM (only when `vllm` is installed)."""
-
-    def __init__(
-        self, model_dir: str | os.PathLike, *, seed: int, dtype: str = "auto", image_size: int | None = None
-    ):
-        require_vllm()
-        from vllm import LLM
-
-        from mgiqa.model.loading import load_processor
-
-        self.processor = load_processor(model_dir, image_size)
-        # the same fixed pixel count as the transformers path, so both see the same visual tokens
-        pixels = {} if image_size is None else {"min_pixels": image_size**2, "max_pixels": image_size**2}
-        self.llm = LLM(
-            model=str(model_dir),
-            seed=seed,
-            dtype=dtype,
-            limit_mm_per_prompt={"image": 1},
-            mm_processor_kwargs=pixels or None,
-        )
-
-    def __call__(
-        self,
-        images: Sequence[Image.Image],
-        messages_fn: MessagesFn,
-        *,
-        max_new_tokens: int,
-        do_sample: bool = False,
-        temperature: float = 1.0,
-        num_samples: int = 1,
-        seed: int = 0,
-        image_size: int | None = None,
-        with_digit_probs: bool = False,
-    ) -> list[list[str]]:
-        from vllm import SamplingParams
-
-        if with_digit_probs:
-            raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
-        if num_samples > 1 and not do_sample:
-            raise ConfigError("num_samples > 1 needs do_sample=True (greedy samples would be identical)")
-        if image_size is not None:
-            images = [prepare_image(image, image_size) for image in images]
-        texts = render_prompts(self.processor, images, messages_fn)
-        params = SamplingParams(
-            n=num_samples,
-            temperature=temperature if do_sample else 0.0,
-            max_tokens=max_new_tokens,
-            seed=seed,
-        )
-        requests = [
-            {"prompt": t, "multi_modal_data": {"image": im}} for t, im in zip(texts, images, strict=True)
-        ]
-        outputs = self.llm.generate(requests, params, use_tqdm=False)
-        return [[c.text for c in out.outputs] for out in outputs]
 
 
 # ---- benchmark prediction (resumable) -------------------------------------------------------------
@@ -221,18 +158,21 @@ def predict_benchmark(
     *,
     seed: int | None = None,
     generator=None,
+    split: str = "test",
+    readout: str | None = None,
 ) -> Path:
     """Predict every image of a prepared benchmark table; write the prediction table to `out_csv`.
 
     Resumable: each finished batch is appended (flushed, fsynced) to `.{out}.partial.jsonl`; a restart
     skips the batches found there. Batches are fixed by table order and batch `b` is seeded `seed + b`, so
-    a resumed run writes the same table as an uninterrupted one. Only the evaluated rows (split == test)
-    are predicted. `generator` (from `load_generator`) lets several benchmarks share one loaded model.
+    a resumed run writes the same table as an uninterrupted one. Only the evaluated rows are predicted
+    (`split`: `test`, the rows with split == test, or `all`, every row; `predictions.evaluated_rows`);
+    `readout` overrides evaluation.readout (an external method's own readout). `generator` (from `load_generator`) lets several benchmarks share one loaded model.
     """
     import pandas as pd
 
     from mgiqa.config import derive_seed
-    from mgiqa.evaluation.predictions import EVALUATION_SPLIT, PREDICTION_COLUMNS
+    from mgiqa.evaluation.predictions import PREDICTION_COLUMNS, evaluated_rows
     from mgiqa.io import content_identity, read_table, write_table
     from mgiqa.prompts import build_messages, prompt_fields
 
@@ -241,14 +181,13 @@ def predict_benchmark(
     missing = [c for c in ("image", "mos", "group", "path") if c not in df.columns]
     if missing:
         raise DataIntegrityError(f"{table}: benchmark table lacks columns {missing}")
-    if "split" in df.columns:
-        df = df[df["split"] == EVALUATION_SPLIT].reset_index(drop=True)
-        if df.empty:
-            raise DataIntegrityError(f"{table}: no rows with split == {EVALUATION_SPLIT!r} to evaluate")
+    df = evaluated_rows(df, split, str(table)).reset_index(drop=True)
     evaluation = config["evaluation"]
     batch_size = int(evaluation["batch_size"])
     num_samples = int(evaluation.get("num_samples", 1))
-    readout = evaluation.get("readout", "text")
+    readout = readout or evaluation.get("readout", "text")
+    sampling = sampling_from_config(config, do_sample=num_samples > 1)
+    resolution = image_resolution(config)
     if readout == "expected" and config.get("compute", {}).get("vllm", False):
         raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
     if seed is None:
@@ -258,7 +197,8 @@ def predict_benchmark(
     settings = {"model": str(Path(model_dir).resolve()), "model_identity": content_identity(model_dir),
                 "table_identity": content_identity(table), "prompt": prompt_kind, "seed": seed,
                 "num_samples": num_samples, "batch_size": batch_size, "n_images": len(df), "readout": readout,
-                "max_new_tokens": int(config["generation"]["max_new_tokens"])}  # fmt: skip
+                "max_new_tokens": int(config["generation"]["max_new_tokens"]), "split": split,
+                "sampling": sampling.as_dict(), "resolution": resolution.describe()}  # fmt: skip
     out_csv = Path(out_csv)
     partial = PartialPredictions(out_csv.parent / f".{out_csv.name}.partial.jsonl", settings)
     done = partial.load()
@@ -269,18 +209,15 @@ def predict_benchmark(
     )
     if todo:
         generate = generator if generator is not None else load_generator(model_dir, config, seed)
-        image_size = int(config["model"]["image_size"])
         messages = build_messages(prompt_kind)
-        temperature = float(config["generation"].get("temperature", 1.0))
         for b in todo:
             rows = df.iloc[batches[b]]
-            images = [prepare_image(path, image_size) for path in rows["path"]]
+            images = [prepare_image(path, resolution) for path in rows["path"]]
             texts = generate(
                 images,
                 lambda _image: messages,
                 max_new_tokens=settings["max_new_tokens"],
-                do_sample=num_samples > 1,
-                temperature=temperature,
+                **sampling.as_dict(),
                 num_samples=num_samples,
                 seed=seed + b,
                 with_digit_probs=readout == "expected",
@@ -303,11 +240,11 @@ def load_generator(model_dir, config: dict, seed: int):
 
     from mgiqa.model.loading import device_for, load_model, load_processor
 
+    resolution = image_resolution(config)
     if config.get("compute", {}).get("vllm", False):
-        image_size = int(config["model"]["image_size"])
-        return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"], image_size=image_size)
+        return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"], image_size=resolution)
     model = load_model(model_dir, config["model"]["dtype"], device_for(config))
-    processor = load_processor(model_dir, int(config["model"]["image_size"]))
+    processor = load_processor(model_dir, resolution)
     return partial(generate_batch, model, processor)
 
 

@@ -85,11 +85,20 @@ def torch_dtype(name: str):
         raise ConfigError(f"model.dtype: unknown dtype {name!r}") from exc
 
 
-def load_processor(model_dir: str | os.PathLike, image_size: int | None = None):
-    """`AutoProcessor` of `model_dir`; with `image_size`, every image maps to image_size^2 pixels."""
+def load_processor(model_dir: str | os.PathLike, image_size=None):
+    """`AutoProcessor` of `model_dir`; with `image_size` (an int, or a square `mgiqa.model.Resolution`), every
+    image maps to image_size^2 pixels; with a native `Resolution`, to its own size within the pixel limits."""
     from transformers import AutoProcessor
 
+    from mgiqa.model import Resolution
+
     processor = AutoProcessor.from_pretrained(check_model_dir(model_dir), trust_remote_code=False)
+    if isinstance(image_size, Resolution):
+        if image_size.mode == "native":
+            ip = processor.image_processor
+            ip.size = {"shortest_edge": image_size.min_pixels, "longest_edge": image_size.max_pixels}
+            return processor
+        image_size = image_size.size
     if image_size is not None:
         from mgiqa.model.tiny import image_processor_kwargs
 
