@@ -17,6 +17,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/sft.smk"
 include: "workflow/rules/grpo.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/external.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from mgiqa.errors import DataIntegrityError
 from mgiqa.evaluation import tables
 from mgiqa.evaluation.markdown import attribute_markdown
 from mgiqa.evaluation.predictions import attach_labels, evaluate_predictions
+from mgiqa.evaluation.protocol import COLUMNS as PROTOCOL_COLUMNS
+from mgiqa.evaluation.protocol import with_protocols
 from mgiqa.evaluation.reported import load_reported, reported_rows
 from mgiqa.io import write_json, write_table, write_yaml
 
@@ -163,19 +166,44 @@ def test_main_table_shape_columns_and_averages(results):
     assert main.set_index("method").loc["zero_shot", "bid_parse_failure_rate"] == pytest.approx(0.1)
 
 
-def test_reported_rows_are_separate(results):
+VQR1_PROTOCOL = {"train": "kadid10k", "eval_split": "all", "prompt": "overall", "resolution": "native",
+                 "readout": "text"}  # fmt: skip
+
+
+def test_every_main_row_carries_its_protocol(results):
     _, config, methods, long, _ = results
-    main = tables.main_table(long[long["method"].isin(methods)], BENCHMARKS)
-    combined = tables.with_reported(main, reported_rows(BENCHMARKS))
+    main = with_protocols(tables.main_table(long[long["method"].isin(methods)], BENCHMARKS), config)
+    assert list(main.columns[1:8]) == [*PROTOCOL_COLUMNS, "pixels"]
+    row = main.set_index("method")
+    assert row.loc["zero_shot", ["train", "prompt", "eval_split"]].tolist() == ["none", "attribute", "test"]
+    assert row.loc["rl2r", "prompt"] == "overall" and row.loc["rl2r", "resolution"] == "square 112"
+    assert row.loc["classical_laplacian_sharpness", "readout"] == "measure"
+    assert row.loc["mg_iqa", "parse_failures"] == "midpoint 3.0, rate reported"
+
+
+def test_reported_rows_sit_only_beside_a_measured_twin(results):
+    _, config, methods, long, _ = results
+    main = with_protocols(tables.main_table(long[long["method"].isin(methods)], BENCHMARKS), config)
+    # the demo protocol (square resize, demo training sets, test split) has no twin: no reported row
+    assert (tables.with_reported(main, reported_rows(BENCHMARKS))["source"] == "measured").all()
+    twin = main.copy()
+    twin.loc[twin["method"] == "rl2r", list(VQR1_PROTOCOL)] = list(VQR1_PROTOCOL.values())
+    combined = tables.with_reported(twin, reported_rows(BENCHMARKS))
     measured = combined[combined["source"] == "measured"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(measured[main.columns], main, check_dtype=False)
+    pd.testing.assert_frame_equal(measured[twin.columns], twin, check_dtype=False)
+    order = list(combined["method"])
+    assert order[order.index("rl2r") + 1] == "VisualQuality-R1"  # right after its twin
     reported = combined[combined["source"] == "reported"].set_index("method")
+    assert list(reported.index) == ["VisualQuality-R1"]  # Q-Insight etc.: other prompts, no twin
+    assert reported.loc["VisualQuality-R1", "twin_of"] == "rl2r"
     assert reported.loc["VisualQuality-R1", "bid_srcc"] == 0.790
     assert reported.loc["VisualQuality-R1", "liu13_plcc"] == 0.872
+    assert reported.loc["VisualQuality-R1", "parse_failures"].startswith("random score")
     assert reported["avg_srcc"].isna().all()  # the published averages cover 8 benchmarks, not these 2
     full = reported_rows(load_reported()["benchmarks"]).set_index("method")
     assert full.loc["VisualQuality-R1", "avg_srcc"] == 0.777
     assert np.isnan(full.loc["MG-IQA (aggregator, variant a)", "avg_srcc"])
+    assert full.loc["Qwen2.5-VL-7B zero-shot", "train"] == "none"
 
 
 def test_significance_and_ablation_and_attribute_tables(results):
@@ -213,6 +241,13 @@ def test_tables_command_writes_everything(results, monkeypatch):
     root, config, *_ = results
     cfg = load_config(root / "config.yaml")
     cfg["evaluation"]["reported_rows"] = True
+    # a released checkpoint evaluated under VisualQuality-R1's protocol: native resolution, every image
+    cfg["model"]["resolution"] = "native"
+    cfg["evaluation"]["external"] = [{"name": "vq_r1", "local_path": str(root / "ckpt"), "prompt": "overall",
+                                      "train": ["kadid10k"], "splits": "all", "readout": "text"}]  # fmt: skip
+    results_dir = Path(cfg["paths"]["results"])
+    for kind in ("metrics", "predictions"):
+        shutil.copytree(results_dir / kind / "rl2r" / "seed0", results_dir / kind / "vq_r1" / "seed0")
     write_yaml(root / "config_reported.yaml", cfg)
     monkeypatch.setattr(command, "benchmark_names", lambda c: {"bid": "BID", "liu13": "Liu13"})
     parser = argparse.ArgumentParser()
@@ -227,9 +262,11 @@ def test_tables_command_writes_everything(results, monkeypatch):
     for name in ("main", "ablations", "attributes", "significance"):
         assert (out / f"{name}.csv").stat().st_size > 0 and (out / f"{name}.md").stat().st_size > 0
     main = pd.read_csv(out / "main.csv")
-    assert set(main["source"]) == {"measured", "reported"}
+    assert list(main.loc[main["source"] == "reported", "method"]) == ["VisualQuality-R1"]
+    assert list(main["method"]).index("VisualQuality-R1") == list(main["method"]).index("vq_r1") + 1
     md = (out / "main.md").read_text()
-    assert "### Measured" in md and "### Reported in the literature" in md and "| BID" in md
+    assert "### Measured" in md and "VisualQuality-R1 (reported; protocol of vq_r1)" in md and "| BID" in md
+    assert "### Protocols" in md
     assert json.loads(json.dumps(main.to_dict()))  # plain values
 
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("mgiqa.commands.prepare", "canonical table joined with the extracted images, checked"),
     "batch-plan": ("mgiqa.commands.batch_plan", "seeded, domain-homogeneous GRPO batch plan"),
     "build-model": ("mgiqa.commands.build_model", "fetch a Hub model or build the tiny demo base model"),
+    "fetch-model": ("mgiqa.commands.fetch_model", "fetch a released checkpoint of evaluation.external"),
     "pretrain": ("mgiqa.commands.pretrain", "demo only: teach the tiny base model to see"),
     "sft": ("mgiqa.commands.sft", "SFT warmup with TRL"),
     "grpo": ("mgiqa.commands.grpo", "GRPO with the multi-dimensional Thurstone reward"),

@@ -160,14 +160,35 @@ def classical_methods(config: dict) -> list[str]:
     return [CLASSICAL_PREFIX + m for m in config["evaluation"].get("classical", [])]
 
 
+def external_methods(config: dict) -> list[str]:
+    """`evaluation.external`: released checkpoints and internal models under another protocol
+    (`mgiqa.evaluation.external`)."""
+    return _external().external_methods(config)
+
+
+def _external():
+    from mgiqa.evaluation import external  # imports this module: loaded on first use
+
+    return external
+
+
+def predicted_methods(config: dict) -> list[str]:
+    """Every method `mgiqa predict` runs: the base model, the ablations and the external methods."""
+    return [*model_methods(config), *external_methods(config)]
+
+
 def method_seeds(config: dict, method: str) -> list:
     """Trained methods run once per training seed; the base model and classical measures once."""
+    if method in external_methods(config):
+        return _external().seeds(config, method)
     if method == ZERO_SHOT or method.startswith(CLASSICAL_PREFIX):
         return [0]
     return list(config["seeds"])
 
 
 def method_model(config: dict, method: str, seed) -> str:
+    if method in external_methods(config):
+        return _external().model_dir(config, method, seed)
     if method == ZERO_SHOT:
         return base_model(config)
     spec = ablation_spec(config, method)
@@ -177,6 +198,8 @@ def method_model(config: dict, method: str, seed) -> str:
 
 
 def method_prompt(config: dict, method: str) -> str:
+    if method in external_methods(config):
+        return _external().entry(config, method)["prompt"]
     return "attribute" if method == ZERO_SHOT else ablation_spec(config, method)["prompt"]
 
 
@@ -200,7 +223,7 @@ def per_benchmark(config: dict, kind: str, method: str = "{method}", seed="{seed
 def all_metrics(config: dict) -> list[str]:
     return [
         metrics(config, method, seed, bench)
-        for method in [*model_methods(config), *classical_methods(config)]
+        for method in [*predicted_methods(config), *classical_methods(config)]
         for seed in method_seeds(config, method)
         for bench in config["datasets"]["benchmarks"]
     ]
@@ -209,7 +232,7 @@ def all_metrics(config: dict) -> list[str]:
 def all_predictions(config: dict) -> list[str]:
     return [
         predictions(config, method, seed, bench)
-        for method in [*model_methods(config), *classical_methods(config)]
+        for method in [*predicted_methods(config), *classical_methods(config)]
         for seed in method_seeds(config, method)
         for bench in config["datasets"]["benchmarks"]
     ]

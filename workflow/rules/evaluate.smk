@@ -12,7 +12,7 @@ rule predict:
     benchmark:
         f"{BENCH}/predict/{{method}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        method="|".join(P.model_methods(config)),
+        method="|".join(P.predicted_methods(config)),
     params:
         config=CONFIG,
         prompt=lambda w: P.method_prompt(config, w.method),
@@ -30,7 +30,8 @@ rule predict:
         GPU_ENV
     shell:
         "{params.env}mgiqa predict --config {params.config:q} --model {input.model:q} --prompt {params.prompt:q}"
-        " --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        " --method {wildcards.method:q} --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q}"
+        " > {log:q} 2>&1"
 
 
 rule classical:
@@ -78,8 +79,8 @@ rule metrics:
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {params.config:q} --predictions {input.predictions:q} --benchmark-tables {input.tables:q}"
-        " --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        "mgiqa metrics --config {params.config:q} --method {wildcards.method:q} --predictions {input.predictions:q}"
+        " --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule evaluate:

@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="prepared tables in the order of --predictions (attribute labels, test split, MOS check); "
         "default: data/prepared/BENCHMARK.csv of the config, BENCHMARK being the predictions' file stem",
     )
+    p.add_argument(
+        "--method", default=None, help="the method scored: its evaluation split (evaluation.external) applies"
+    )
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", help="metrics JSON (one prediction table only)")
     out.add_argument("--out-dir", help="one metrics JSON per prediction table: OUT_DIR/{benchmark}.json")
@@ -30,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa import pipeline
     from mgiqa.config import derive_seed, load_config
     from mgiqa.errors import ConfigError
+    from mgiqa.evaluation.external import split_of
     from mgiqa.evaluation.predictions import attach_labels, evaluate_predictions, read_predictions
     from mgiqa.io import read_table, write_json
 
@@ -42,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("-o/--output takes one prediction table; use --out-dir for several")
     ev = config["evaluation"]
     for pred_path, table_path, benchmark in zip(args.predictions, tables, benchmarks, strict=True):
-        preds = attach_labels(read_predictions(pred_path), read_table(table_path), table_path)
+        split = split_of(config, args.method, benchmark) if args.method else "test"
+        preds = attach_labels(read_predictions(pred_path), read_table(table_path), table_path, split)
         # the bootstrap seed depends on the benchmark only: every method gets the same resampled images
         result = evaluate_predictions(
             preds,
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             seed=derive_seed(config, "metrics", benchmark),
         )
         output = Path(args.output) if args.output else Path(args.out_dir) / f"{benchmark}.json"
-        write_json(output, {"benchmark": benchmark, "predictions": str(pred_path), **result})
+        write_json(output, {"benchmark": benchmark, "predictions": str(pred_path), "split": split, **result})
         print(
             f"{pred_path}: SRCC {result['srcc']:.3f} PLCC {result['plcc']:.3f} "
             f"(parse failures {result['parse_failure_rate']:.1%}) -> {output}"

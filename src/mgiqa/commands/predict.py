@@ -17,6 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", choices=("attribute", "overall"), required=True, help="prompt kind")
     p.add_argument("--seed", type=int, default=None, help="sampling seed (default: derived from the config)")
     p.add_argument(
+        "--method",
+        default=None,
+        help="the method predicted: its evaluation split and readout (evaluation.external overrides) apply",
+    )
+    p.add_argument(
         "--out-dir", required=True, help="folder of the prediction tables (one X.csv per benchmark)"
     )
 
@@ -25,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mgiqa.config import derive_seed, load_config
+    from mgiqa.evaluation.external import readout_of, split_of
     from mgiqa.model.generate import load_generator, predict_benchmark
 
     config = load_config(args.config)
@@ -35,6 +41,14 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out_dir) / f"{name}.csv"
         if generator is None:
             generator = load_generator(args.model, config, seed)
-        predict_benchmark(args.model, table, args.prompt, config, out, seed=seed, generator=generator)
+        overrides = {}
+        if args.method is not None:
+            overrides = {
+                "split": split_of(config, args.method, name),
+                "readout": readout_of(config, args.method),
+            }
+        predict_benchmark(
+            args.model, table, args.prompt, config, out, seed=seed, generator=generator, **overrides
+        )
         print(f"{name}: predictions -> {out}")
     return 0

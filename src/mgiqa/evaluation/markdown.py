@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from mgiqa.evaluation.protocol import COLUMNS as PROTOCOL_COLUMNS
 from mgiqa.evaluation.tables import REFERENCE_METHOD, SPEC_COLUMNS, attribute_wide
 
 
@@ -32,18 +33,20 @@ def main_markdown(
             out.append(f"{srcc}{mark} / {_fmt(row.get(f'{prefix}plcc'), row.get(f'{prefix}plcc_std'))}")
         return out
 
-    parts = []
-    for source, title in (
-        ("measured", "Measured"),
-        ("reported", "Reported in the literature (not measured here)"),
-    ):
-        rows = main[main["source"] == source]
-        if rows.empty:
-            continue
-        body = [
-            [r["method"], *cells(r, [f"{b}_" for b in benchmarks] + ["avg_"])] for _, r in rows.iterrows()
-        ]
-        parts.append(f"### {title}\n\n" + pd.DataFrame(body, columns=header).to_markdown(index=False))
+    def label(row) -> str:
+        if row["source"] == "reported":
+            return f"{row['method']} (reported; protocol of {row['twin_of']})"
+        return row["method"]
+
+    body = [[label(r), *cells(r, [f"{b}_" for b in benchmarks] + ["avg_"])] for _, r in main.iterrows()]
+    title = "Measured" + (
+        ", each reported row beside its measured twin" if (main["source"] == "reported").any() else ""
+    )
+    parts = [f"### {title}\n\n" + pd.DataFrame(body, columns=header).to_markdown(index=False)]
+    protocol_cols = [c for c in (*PROTOCOL_COLUMNS, "pixels") if c in main]
+    if protocol_cols:
+        view = main[["method", *protocol_cols]].assign(method=[label(r) for _, r in main.iterrows()])
+        parts.append("### Protocols\n\n" + view.fillna("").to_markdown(index=False))
     grouped = [b for b in benchmarks if f"{b}_wg_srcc" in main]
     measured = main[main["source"] == "measured"]
     if grouped:
@@ -56,7 +59,9 @@ def main_markdown(
         )
     legend = (
         f"Cells: SRCC / PLCC (mean ± std over seeds where several). `*`: the SRCC differs from the best "
-        f"baseline of that benchmark (paired bootstrap, p < {alpha})."
+        f"baseline of that benchmark (paired bootstrap, p < {alpha}). Reported rows (the literature's numbers, "
+        "not measured here) appear only beside a measured row with the same training sets, evaluated split, "
+        "prompt, resolution and readout; their parse-failure policy differs (see Protocols)."
     )
     best = [f"{names.get(b, b)}: {main[f'{b}_best_baseline'].dropna().iloc[0]}" for b in benchmarks
             if f"{b}_best_baseline" in main and main[f"{b}_best_baseline"].notna().any()]  # fmt: skip

@@ -18,11 +18,16 @@ def load_reported(path: Path = REPORTED_PATH) -> dict:
     """Load and check the reported numbers: known benchmark keys, correlations in [-1, 1]."""
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
+    from mgiqa.evaluation.protocol import COLUMNS
+
     known = set(data["benchmarks"])
     for i, method in enumerate(data["methods"]):
         where = f"{path}: methods[{i}] ({method.get('name')!r})"
         if method.get("source") not in data["sources"]:
             raise ConfigError(f"{where}: unknown source {method.get('source')!r}")
+        protocol = reported_protocol(data, method)
+        if sorted(protocol) != sorted(COLUMNS):
+            raise ConfigError(f"{where}: protocol must give {list(COLUMNS)}, got {sorted(protocol)}")
         for metric in ("srcc", "plcc"):
             for bench, value in method[metric].items():
                 if bench not in known:
@@ -30,6 +35,13 @@ def load_reported(path: Path = REPORTED_PATH) -> dict:
                 if not (isinstance(value, int | float) and -1.0 <= value <= 1.0):
                     raise ConfigError(f"{where}.{metric}.{bench}: not a correlation: {value!r}")
     return data
+
+
+def reported_protocol(data: dict, method: dict) -> dict:
+    """A reported method's protocol: its source's, updated by its own (values as text)."""
+    source = data["sources"][method["source"]]
+    protocol = dict(source.get("protocol") or {}) if isinstance(source, dict) else {}
+    return {k: str(v) for k, v in (protocol | (method.get("protocol") or {})).items()}
 
 
 def reported_rows(benchmarks: list[str], path: Path = REPORTED_PATH) -> pd.DataFrame:
@@ -48,7 +60,8 @@ def reported_rows(benchmarks: list[str], path: Path = REPORTED_PATH) -> pd.DataF
     same_set = sorted(benchmarks) == sorted(data["benchmarks"])
     rows = []
     for method in data["methods"]:
-        row = {"method": method["name"], "source": "reported", "reference": method["source"]}
+        row = {"method": method["name"], "source": "reported", "reference": method["source"],
+               **reported_protocol(data, method)}  # fmt: skip
         for bench in benchmarks:
             for metric in ("srcc", "plcc"):
                 row[f"{bench}_{metric}"] = method[metric].get(bench, math.nan)

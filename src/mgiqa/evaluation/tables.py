@@ -1,8 +1,10 @@
 """Result tables from the per-(method, seed, benchmark) metrics JSON files: main, ablations, attributes.
 
 Measured rows average over seeds (`_std` = sample std over seeds); averages over benchmarks are computed
-per seed first. Literature rows (`source = reported`) are appended to the main table only on request and
-never enter a measured average.
+per seed first. Every main-table row carries its protocol (`mgiqa.evaluation.protocol`: training sets,
+evaluated split, prompt, resolution, readout, parse-failure policy). Literature rows (`source = reported`)
+are added only on request, each right after the measured row with the same protocol (its twin) and left
+out when there is none; they never enter a measured average.
 """
 
 from __future__ import annotations
@@ -132,10 +134,8 @@ def main_table(
                 columns[f"{bench}_{col}_std"] = std.xs(bench, level="benchmark")[col].reindex(index)
         if significance is not None:
             sig = significance[significance["benchmark"] == bench].set_index("method")
-            columns[f"{bench}_best_baseline"] = pd.Series(
-                sig["baseline"].iloc[0] if len(sig) else math.nan, index=index
-            )
-            columns[f"{bench}_p_vs_best"] = sig["p_value"].reindex(index)
+            columns[f"{bench}_best_baseline"] = sig["baseline"].reindex(index) if len(sig) else math.nan
+            columns[f"{bench}_p_vs_best"] = sig["p_value"].reindex(index) if len(sig) else math.nan
     table = pd.DataFrame(columns)
     avgs = method_averages(long)
     avgs = avgs.drop(columns="n_seeds")
@@ -145,8 +145,11 @@ def main_table(
 
 
 def with_reported(main: pd.DataFrame, reported: pd.DataFrame) -> pd.DataFrame:
-    """Append literature rows (source = reported); measured averages are left untouched."""
-    combined = pd.concat([main, reported], ignore_index=True)
+    """Literature rows (source = reported), each after its measured twin (same protocol; `twin_of`), those
+    without one left out (`protocol.place_reported`); measured rows and averages are left untouched."""
+    from mgiqa.evaluation.protocol import place_reported
+
+    combined = place_reported(main, reported)
     combined["n_seeds"] = combined["n_seeds"].astype("Int64")
     return combined
 
@@ -212,10 +215,13 @@ def significance_table(
 ) -> pd.DataFrame:
     """Paired bootstrap test of each method against the best baseline of each benchmark (SRCC difference).
 
+    A method is tested against the best baseline evaluated on the same split of that benchmark (methods
+    with an evaluation-split override, e.g. every KonIQ image, have their own best baseline, or none).
     With several seeds the test runs per seed (a baseline's own seed when it has it, else its first) and the
     largest p-value is kept (conservative). The two prediction tables must cover the same images.
     """
     from mgiqa.config import derive_seed
+    from mgiqa.evaluation.external import split_of
     from mgiqa.evaluation.metrics import paired_bootstrap_test
     from mgiqa.evaluation.predictions import read_predictions, scored
 
@@ -231,11 +237,18 @@ def significance_table(
         return df.assign(_score=scored(df)[0]).set_index("image"), path
 
     rows = []
-    for bench, best in best_baselines(long, baselines).items():
-        best_seeds = pipeline.method_seeds(config, best)
+    for bench in config["datasets"]["benchmarks"]:
+        split = {m: split_of(config, m, bench) for m in [*methods, *baselines]}
+        best_by_split = {}
+        for s in set(split.values()):
+            same = [b for b in baselines if split[b] == s]
+            if same and long["method"].isin(same).any():
+                best_by_split[s] = best_baselines(long[long["benchmark"] == bench], same)[bench]
         for method in methods:
-            if method == best:
+            best = best_by_split.get(split[method])
+            if best is None or method == best:
                 continue
+            best_seeds = pipeline.method_seeds(config, best)
             tests = []
             for seed in pipeline.method_seeds(config, method):
                 a, path_a = load(method, seed, bench)
@@ -257,9 +270,10 @@ def significance_table(
 
 
 def main_methods(config: dict) -> list[str]:
-    """The main table's methods: evaluation.main_methods, then the classical baselines."""
+    """The main table's methods: evaluation.main_methods, the external methods, the classical baselines."""
+    listed = config["evaluation"].get("main_methods", [])
     return list(
-        dict.fromkeys([*config["evaluation"].get("main_methods", []), *pipeline.classical_methods(config)])
+        dict.fromkeys([*listed, *pipeline.external_methods(config), *pipeline.classical_methods(config)])
     )
 
 
@@ -279,7 +293,9 @@ def build_tables(config: dict, metrics_root: str | Path, predictions_root: str |
     if predictions_root is not None:
         baselines = [m for m in main_list if m != REFERENCE_METHOD]
         significance = significance_table(config, predictions_root, main_long, main_list, baselines)
-    main = main_table(main_long, benchmarks, significance)
+    from mgiqa.evaluation.protocol import with_protocols
+
+    main = with_protocols(main_table(main_long, benchmarks, significance), config)
     if config["evaluation"].get("reported_rows", False):
         main = with_reported(main, reported_rows(benchmarks))
     return {
