@@ -158,6 +158,17 @@ def test_end_to_end_on_the_test_config(tmp_path):
     again = snakemake(target, "--cores", "2", "--configfile", str(config), "--nolock")
     assert "Nothing to be done" in again.stdout + again.stderr
 
+    # the self-contained report: the tables and every figure with its caption
+    report = tmp_path / "report.html"
+    snakemake("--report", str(report), "--configfile", str(config), "--nolock")
+    html = report.read_text(encoding="utf-8")
+    for caption in sorted((REPO / "workflow" / "report").glob("*.rst")):
+        if caption.stem != "workflow":
+            assert (
+                caption.read_text().split()[0] in html and f"{caption.stem.removesuffix('_table')}." in html
+            )
+    assert "<script" in html and 'src="http' not in html  # self-contained
+
     # deterministic: rebuilding models and results from the same data gives the same tables
     first = (tmp_path / "results" / "tables" / "main.csv").read_text()
     shutil.rmtree(tmp_path / "models")

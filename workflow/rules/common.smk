@@ -1,6 +1,7 @@
 # Shared set-up: validate the config, load the dataset registry, name the folders.
 # Every function called here lives in src/mgiqa (tested there); no logic in rule files.
 from mgiqa import pipeline as P
+from mgiqa import report_items as R
 from mgiqa.config import validate_config, write_effective_config
 
 

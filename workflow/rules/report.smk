@@ -1,4 +1,4 @@
-# Tables and figures. The figures are an input of the tables rule, so the main target brings them along.
+# Tables and figures (in `snakemake --report report.html` with their captions, workflow/report/*.rst). The figures are an input of the tables rule, so the main target brings them along.
 
 
 rule figures:
@@ -7,7 +7,7 @@ rule figures:
         predictions=P.all_predictions(config),
         grpo_models=P.all_grpo_models(config),
     output:
-        **P.figure_files(config),
+        **R.figure_outputs(config),  # the PNGs flagged for `snakemake --report` (mgiqa.report_items)
     log:
         f"{LOGS}/report/figures.log",
     benchmark:
@@ -35,7 +35,7 @@ rule tables:
         predictions=P.all_predictions(config),
         figures=rules.figures.output,
     output:
-        **P.table_files(config),
+        **R.table_outputs(config),
     log:
         f"{LOGS}/report/tables.log",
     benchmark:
