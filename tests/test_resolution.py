@@ -69,3 +69,18 @@ def test_a_native_processor_gives_one_token_per_28_pixels_of_the_prepared_image(
     image = prepare_image(Image.new("RGB", (250, 120)), resolution)
     grid = processor.image_processor(images=[image], return_tensors="pt")["image_grid_thw"][0].tolist()
     assert grid == [1, image.size[1] // 14, image.size[0] // 14]
+
+
+def test_training_rows_keep_native_resolution_like_evaluation(tmp_path):
+    import pandas as pd
+
+    from mgiqa.training import datasets as ds
+
+    path = tmp_path / "a.png"
+    Image.new("RGB", (504, 392), "gray").save(path)
+    row = {"image": "a.png", "path": str(path), "mos": 3.0, "mos_std": 0.5, "dataset": "d", "group": "g",
+           "domain": "synthetic"} | dict.fromkeys(ds.ATTRIBUTES)  # fmt: skip
+    rows = pd.DataFrame([row])
+    native = image_resolution(model_config(resolution="native"))
+    assert ds.build_dataset(rows, "overall", native, with_target=False)[0]["image"].size == (504, 392)
+    assert ds.build_dataset(rows, "overall", 56, with_target=False)[0]["image"].size == (56, 56)

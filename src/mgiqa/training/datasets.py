@@ -123,7 +123,10 @@ class RowTransform:
         from mgiqa import prompts
 
         self.prompt_kind = prompt_kind
-        self.image_size = int(image_size)
+        from mgiqa.model import Resolution
+
+        # an int side (square) or a `Resolution` (model.resolution: native), as prepare_image takes
+        self.image_size = image_size if isinstance(image_size, Resolution) else int(image_size)
         self.with_target = with_target
         self.target_style = target_style
         self.messages = prompts.build_messages(prompt_kind)

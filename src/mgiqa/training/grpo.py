@@ -122,6 +122,7 @@ def train_grpo(
     """Run (or resume) GRPO for one ablation and seed; write the final model to `output_dir`."""
     from transformers import set_seed
 
+    from mgiqa.model import image_resolution
     from mgiqa.model.generate import require_vllm
     from mgiqa.model.loading import check_model_dir, load_processor
 
@@ -148,7 +149,7 @@ def train_grpo(
         raise ConfigError(
             f"{batch_plan}: batches hold {len(batches[0])} images, batches.images_per_batch is {expected}"
         )
-    image_size = int(config["model"]["image_size"])
+    image_size = image_resolution(config)  # model.resolution: square (image_size) or native pixel limits
     dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=False)
     reward = reward_from_config(config, spec)
 

@@ -120,13 +120,14 @@ def train_sft(
     """Run (or resume) SFT for one prompt kind and seed; write the final (merged) model to `output_dir`."""
     from transformers import set_seed
 
+    from mgiqa.model import image_resolution
     from mgiqa.model.loading import check_model_dir, load_processor
 
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     check_model_dir(model_dir)
     table = ds.read_prepared_tables(tables)
     rows = ds.training_rows(table, ds.training_datasets(table, "all", config))
-    image_size = int(config["model"]["image_size"])
+    image_size = image_resolution(config)  # model.resolution: square (image_size) or native pixel limits
     style = config["sft"].get("target_style", "short")
     dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=True, target_style=style)
 
