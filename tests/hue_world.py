@@ -22,12 +22,13 @@ SFT_SETTINGS = {"steps": 200, "batch_size": 8, "learning_rate": 1e-2}  # the hue
 
 
 def write_hue_table(
-    root: Path, *, n_train: int = 48, n_test: int = 32, size: int = 56, seed: int = 0
+    root: Path, *, n_train: int = 48, n_val: int = 16, n_test: int = 32, size: int = 56, seed: int = 0
 ) -> Path:
-    """Images under `root/DATASET/` and their prepared table `root/DATASET.csv` (split train / test)."""
+    """Images under `root/DATASET/` and their prepared table `root/DATASET.csv` (split train / val / test)."""
     rng = np.random.default_rng(seed)
     rows = []
-    for i in range(n_train + n_test):
+    splits = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
+    for i, split in enumerate(splits):
         t = rng.uniform()
         pixels = np.empty((size, size, 3))
         pixels[..., 0], pixels[..., 1], pixels[..., 2] = t, 0.3, 1.0 - t
@@ -39,7 +40,7 @@ def write_hue_table(
         rows.append(
             {
                 "image": path.name, "dataset": DATASET, "domain": "synthetic", "group": DATASET,
-                "split": "train" if i < n_train else "test", "mos_raw": mos, "mos": mos, "mos_std": 0.3,
+                "split": split, "mos_raw": mos, "mos": mos, "mos_std": 0.3,
                 "sharpness": mos, "color": mos, "noise": mos, "composition": np.nan, "path": str(path),
             }
         )  # fmt: skip

@@ -121,7 +121,13 @@ def test_killed_grpo_resumes_to_the_uninterrupted_weights(world, tmp_path, _test
 
     config = hue_config(
         _test_config,
-        grpo={"steps": 12, "num_generations": 4, "learning_rate": 2e-3, "save_steps": 4},
+        grpo={
+            "steps": 12,
+            "num_generations": 4,
+            "learning_rate": 2e-3,
+            "save_steps": 4,
+            "probe": {"every": 4, "images": 8},
+        },  # the probe must not change the training's random stream
         batches={"images_per_batch": 8},
         ablations={"rl2r": {**_test_config["ablations"]["rl2r"], "train": "all"}},
     )

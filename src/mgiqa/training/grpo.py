@@ -24,6 +24,7 @@ from mgiqa.io import read_table
 from mgiqa.training import datasets as ds
 from mgiqa.training.batch_log import BatchLog
 from mgiqa.training.logging_callback import GRPO_COLUMNS, CsvLogCallback
+from mgiqa.training.probe import HeldOutProbe, probe_rows, probe_settings
 from mgiqa.training.reward_adapter import reward_from_config
 from mgiqa.training.run import start_run, train_and_finish
 from mgiqa.training.sampler import (
@@ -33,7 +34,7 @@ from mgiqa.training.sampler import (
     select_plan_batches,
 )
 from mgiqa.training.trainer_args import common_args, model_init_kwargs
-from mgiqa.training.vllm_colocate import vllm_args
+from mgiqa.training.vllm_colocate import reseed_rollouts, vllm_args
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,16 @@ def _trainer_class():
     class PlanGRPOTrainer(ExactResumeMixin, GRPOTrainer):
         """GRPOTrainer whose generation batches are the batch plan's batches (one per process and step)."""
 
-        def __init__(self, *args, plan_batches: list[list[int]], batch_log: BatchLog, **kwargs):
+        def __init__(
+            self,
+            *args,
+            plan_batches: list[list[int]],
+            batch_log: BatchLog,
+            probe: HeldOutProbe | None,
+            **kwargs,
+        ):
             self.plan_batches = plan_batches
+            self.probe = probe
             super().__init__(*args, **kwargs)
             self.batch_log = batch_log
             self.add_callback(batch_log)
@@ -69,6 +78,19 @@ def _trainer_class():
                 num_processes=self.accelerator.num_processes,
                 seed=self.args.seed,
             )
+
+        def log(self, logs, start_time=None):
+            # a training step's log (not the end-of-training summary): add the held-out probe when it is due
+            if (
+                self.probe is not None
+                and "loss" in logs
+                and self.probe.due(self.state.global_step, self.args.max_steps)
+            ):
+                from trl.models import unwrap_model_for_generation
+
+                with unwrap_model_for_generation(self.model_wrapped, self.accelerator) as model:
+                    logs = {**logs, **self.probe.measure(model, self.processing_class)}
+            return super().log(logs, start_time)
 
         def _generate_and_score_completions(self, inputs):
             # `inputs`: this process's generation batch (B x K rows), the rows the reward compares together
@@ -152,6 +174,12 @@ def train_grpo(
     image_size = image_resolution(config)  # model.resolution: square (image_size) or native pixel limits
     dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=False)
     reward = reward_from_config(config, spec)
+    settings_probe = probe_settings(config)
+    probe = None
+    if settings_probe is not None:
+        probe = HeldOutProbe(
+            probe_rows(table, datasets, settings_probe.images), settings_probe, config, prompt_kind
+        )
 
     run_seed = derive_seed(config, "grpo", ablation_name, seed)
     set_seed(run_seed)
@@ -169,5 +197,7 @@ def train_grpo(
         callbacks=[CsvLogCallback(run.log_path, GRPO_COLUMNS), *callbacks],
         plan_batches=batches,
         batch_log=run.batch_log(),
+        probe=probe,
     )
+    reseed_rollouts(config, ablation_name, seed, trainer.accelerator.process_index)  # after the engine starts
     return train_and_finish(run, trainer, processor, output_dir)

@@ -29,6 +29,8 @@ GRPO_COLUMNS: dict[str, str] = {
     "frac_reward_zero_std": "frac_reward_zero_std",
     "completion_length": "completions/mean_length",
     "grad_norm": "grad_norm",
+    "probe_srcc": "probe/srcc",  # held-out SRCC (mgiqa.training.probe), on the steps it ran
+    "probe_parse_rate": "probe/parse_rate",
 }
 
 SFT_COLUMNS: dict[str, str] = {
