@@ -116,7 +116,7 @@ def test_a_local_checkpoint_evaluates_through_the_dag_into_main_csv(tmp_path):
     config["ablations"] = {"mg_iqa": {"prompt": "attribute", "multi_reward": True, "alignment": True,
                                       "sft": False, "grpo": True, "train": "synthetic"}}  # fmt: skip
     config["evaluation"] |= {
-        "classical": [], "main_methods": ["zero_shot", "mg_iqa"], "reported_rows": True,
+        "classical": [], "main_methods": ["zero_shot", "mg_iqa"],
         "external": [
             {"name": "released_tiny", "local_path": str(checkpoint), "prompt": "overall", "readout": "text",
              "train": "none", "splits": "all"},
@@ -135,7 +135,7 @@ def test_a_local_checkpoint_evaluates_through_the_dag_into_main_csv(tmp_path):
         main.loc["zero_shot", "prompt"] == "attribute"
         and main.loc["zero_shot_overall", "prompt"] == "overall"
     )
-    assert (main["source"] == "measured").all()  # the demo protocol has no published twin
+    assert (main["source"] == "measured").all()
     copied = json.loads(
         (tmp_path / "models" / "external" / "released_tiny" / "mgiqa_source.json").read_text()
     )

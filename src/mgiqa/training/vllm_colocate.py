@@ -144,3 +144,25 @@ def vllm_args(config: dict, model_dir=None) -> dict:
             config, model_shape(config, model_dir), context
         ),
     }
+
+
+def reseed_rollouts(config: dict, ablation: str, seed: int, process_index: int) -> int | None:
+    """Make colocated vLLM rollouts follow the training seed; returns the seed set (None without vLLM).
+
+    TRL builds the colocated engine with `seed=process_index` whatever the training seed
+    (trl/generation/vllm_generation.py, the `LLM(...)` call), and vLLM's worker, which runs inside the
+    training process (`distributed_executor_backend="external_launcher"`), seeds torch's global generators
+    with it: every training seed would draw the same rollouts. vLLM samples requests without a seed of their
+    own from torch's default generator, so seeding it again once the engine is built, from the training seed
+    and the process, gives each (seed, process) its own rollouts. TRL sends the K copies of a prompt as K
+    requests without a per-request seed: they draw successive numbers of that generator and stay different
+    (one seed per prompt would make the K samples identical and zero every advantage)."""
+    if not config["compute"].get("vllm", False):
+        return None
+    from transformers import set_seed
+
+    from mgiqa.config import derive_seed
+
+    rollout_seed = derive_seed(config, "rollouts", ablation, seed, process_index)
+    set_seed(rollout_seed)
+    return rollout_seed
