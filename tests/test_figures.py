@@ -65,6 +65,28 @@ def test_each_figure_is_written(project, tmp_path):
     _written(figures.attribute_heatmap(empty, names, tmp_path / "heat_empty"))
 
 
+def test_training_curves_draw_the_sparse_probe_as_joined_points(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    steps = np.arange(1, 21)
+    probe = np.where((steps == 1) | (steps % 10 == 0), np.linspace(0.2, 0.6, 20), np.nan)
+    log = pd.DataFrame({"step": steps, "reward_total": np.linspace(1, 2, 20), "probe_srcc": probe})
+    captured = {}
+    real_save = figures.save
+
+    def keep(fig, out_base):
+        captured["fig"] = fig
+        return real_save(fig, out_base)
+
+    monkeypatch.setattr(figures, "save", keep)
+    _written(figures.training_curves({"mg_iqa": [log]}, tmp_path / "curves"))
+    probe_ax = next(ax for ax in captured["fig"].axes if ax.get_title() == "held-out SRCC (probe)")
+    (line,) = probe_ax.get_lines()
+    assert line.get_xdata().tolist() == [1, 10, 20]  # only the probed steps, joined (no gaps from NaN rows)
+    assert np.allclose(line.get_ydata(), probe[[0, 9, 19]])
+    plt.close(captured["fig"])
+
+
 def test_training_curves_without_any_known_column_raises(tmp_path):
     with pytest.raises(ValueError, match="no training log"):
         figures.training_curves({"x": [pd.DataFrame({"step": [1, 2], "other": [0, 1]})]}, tmp_path / "c")

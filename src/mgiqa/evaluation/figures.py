@@ -15,9 +15,10 @@ import pandas as pd  # noqa: E402
 from mgiqa.io import atomic_path  # noqa: E402
 
 LOG_COLUMNS = (
-    "reward_total", "reward_format", "reward_overall", "reward_sharpness", "reward_color",
+    "probe_srcc", "reward_total", "reward_format", "reward_overall", "reward_sharpness", "reward_color",
     "reward_noise", "reward_composition", "kl", "loss", "parse_failure_rate",
 )  # fmt: skip
+SPARSE_COLUMNS = {"probe_srcc"}  # logged on some steps only (the held-out probe): drawn as points joined
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.grid": True, "grid.alpha": 0.3})
 
 
@@ -138,10 +139,17 @@ def training_curves(logs: dict[str, list[pd.DataFrame]], out_base) -> list[Path]
     colors = plt.get_cmap("tab10")
     for ax, col in zip(axes, present, strict=False):
         for i, (ablation, seed_logs) in enumerate(logs.items()):
-            frames = [d.set_index("step")[col] for d in seed_logs if col in d and d[col].notna().any()]
+            frames = [
+                d.set_index("step")[col].dropna() for d in seed_logs if col in d and d[col].notna().any()
+            ]
             if not frames:
                 continue
             wide = pd.concat(frames, axis=1).sort_index()
+            if col in SPARSE_COLUMNS:
+                mean = wide.mean(axis=1)
+                ax.plot(mean.index, mean, "o" + ("-", "--", "-.", ":")[i % 4], color=colors(i % colors.N),
+                        label=ablation, lw=1.4, ms=3)  # fmt: skip
+                continue
             color = colors(i % colors.N)
             style = ("-", "--", "-.", ":")[i % 4]  # overlapping curves stay distinguishable
             ax.plot(
@@ -155,7 +163,7 @@ def training_curves(logs: dict[str, list[pd.DataFrame]], out_base) -> list[Path]
                     color=color,
                     alpha=0.15,
                 )
-        ax.set_title(col.replace("_", " "))
+        ax.set_title("held-out SRCC (probe)" if col == "probe_srcc" else col.replace("_", " "))
         ax.set_xlabel("GRPO step")
     legend = {}
     for ax in axes[: len(present)]:
