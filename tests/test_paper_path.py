@@ -154,7 +154,8 @@ def test_vllm_settings_from_the_config_win_and_a_too_short_context_is_refused(pa
 def test_image_tokens_follow_qwen_28_pixel_merged_patches(paper):
     from mgiqa.training.vllm_colocate import image_tokens
 
-    assert image_tokens(paper) == 256  # 448 / 28 = 16 per side
+    assert image_tokens(paper) == 1280  # native resolution: at most max_pixels / 28^2 tokens
+    assert image_tokens({"model": {"image_size": 448}}) == 256  # square: 448 / 28 = 16 per side
     assert image_tokens({"model": {"image_size": 450}}) == 17 * 17
     assert image_tokens({"model": {"image_size": 448, "max_pixels": 1280 * 28 * 28}}) == 1280
 
