@@ -51,11 +51,12 @@ def test_gpu_rules_take_the_gpu_env_only_on_gpu_configs(demo_config):
         assert (REPO / "workflow" / "rules" / env).resolve().is_file(), env
 
 
-def test_the_cpu_env_names_no_path_relative_to_the_copy_snakemake_creates_it_from():
-    # Snakemake creates the env from .snakemake/conda/<hash>.yaml: `-e ..` or `-r file` would point there
-    env = yaml.safe_load((REPO / "envs" / "mgiqa.yaml").read_text())
-    pip = [d for d in env["dependencies"] if isinstance(d, dict)]
-    assert not pip, pip
+def test_the_envs_name_no_path_relative_to_the_copy_snakemake_creates_them_from():
+    # Snakemake creates an env from .snakemake/conda/<hash>.yaml: `-e ..`, `-r file` or `-c file` would point there
+    for name in ("mgiqa", "mgiqa-gpu"):
+        env = yaml.safe_load((REPO / "envs" / f"{name}.yaml").read_text())
+        pip = [d for d in env["dependencies"] if isinstance(d, dict)]
+        assert not pip, (name, pip)
     for name in ("mgiqa", "mgiqa-gpu"):  # Snakemake runs <env>.post-deploy.sh in the new env
         script = (REPO / "envs" / f"{name}.post-deploy.sh").read_text()
         assert "pip install" in script and "-e ." in script
