@@ -27,7 +27,7 @@ from mgiqa.errors import ConfigError
 RULE_CONFIG_KEYS: dict[str, list[str]] = {
     "fetch_dataset": [],  # + seed and demo for generated (demo) datasets, see config_keys()
     "labels": [],
-    "prepare": ["datasets.allow_missing_images"],
+    "prepare": ["datasets.allow_missing_images", "datasets.max_image_pixels"],
     "batch_plan": ["seed", "batches", "grpo.steps", "compute.num_processes"],
     "build_tiny_model": ["seed", "model.tiny", "model.image_size", "model.dtype"],
     "pretrain_base_model": ["seed", "model.image_size", "model.dtype", "pretrain", "compute.backend"],

@@ -58,6 +58,7 @@ rule prepare:
     params:
         config=CONFIG,
         allow_missing=config["datasets"].get("allow_missing_images", False),
+        max_image_pixels=config["datasets"].get("max_image_pixels"),  # rerun trigger: which images are corrupt
         dataset_root=lambda w, input: P.ancestor(input.marker, 1),
     resources:
         mem_mb=2000,

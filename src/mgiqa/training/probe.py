@@ -69,11 +69,11 @@ class HeldOutProbe:
     """Scores the probe rows with a model; `due(step, last)` says when."""
 
     def __init__(self, rows: pd.DataFrame, settings: ProbeSettings, config: dict, prompt_kind: str):
-        from mgiqa.model import prepare_image
+        from mgiqa.model import image_resolution, prepare_image
         from mgiqa.prompts import build_messages, prompt_fields
 
-        image_size = int(config["model"]["image_size"])
-        self.images = [prepare_image(path, image_size) for path in rows["path"]]
+        resolution = image_resolution(config)  # as training and evaluation size their images
+        self.images = [prepare_image(path, resolution) for path in rows["path"]]
         self.datasets = rows["dataset"].astype(str).tolist()
         self.mos = rows["mos"].to_numpy(dtype=float)
         self.settings = settings
