@@ -180,3 +180,38 @@ def test_tasks_are_validated():
         PretrainSettings.from_config({"pretrain": {"steps": 1, "tasks": ["caption"]}})
     with pytest.raises(ConfigError, match="tasks"):
         pretrain_messages("caption")
+
+
+def test_pretraining_sees_the_image_tokens_at_the_positions_generation_uses(setup):
+    """The pretraining batch must give the model the same inputs as the processor does in SFT, GRPO and
+    generation (with `mm_token_type_ids`, Qwen2.5-VL gives image tokens 3-D M-RoPE positions). Without it the
+    loop trained the demo base model at other positions, and its answers ran on past their end."""
+    import torch
+
+    from mgiqa.model.loading import load_model, load_processor
+    from mgiqa.model.pretrain_data import EncodedExamples, pretrain_messages
+
+    model = load_model(setup["model"])
+    processor = load_processor(setup["model"], 56)
+    table = pd.read_csv(setup["table"])
+    target = (
+        "<think>very sharp</think>\nSharpness: 5.0, Color: 5.0, Noise: 5.0, Composition: 5.0, Overall: 5.0"
+    )
+    data = EncodedExamples(processor, [table["path"][0]], [target], 56, ["attribute"])
+    batch = data.batch(torch.arange(1))
+    from mgiqa.model import prepare_image
+
+    prompt = processor.apply_chat_template(
+        pretrain_messages("attribute"), tokenize=False, add_generation_prompt=True
+    )
+    reference = processor(
+        text=[prompt + target + "<|im_end|>"],
+        images=[prepare_image(table["path"][0], 56)],
+        return_tensors="pt",
+    )
+    assert torch.equal(batch["input_ids"], reference["input_ids"])
+    assert torch.equal(batch["mm_token_type_ids"], reference["mm_token_type_ids"])
+    with torch.no_grad():
+        ours = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        theirs = model(**reference).logits
+    assert torch.allclose(ours, theirs, atol=1e-5)

@@ -145,16 +145,23 @@ class EncodedExamples:
             )
             enc = processor(text=[text], images=[self.images[0]], return_tensors="pt")
             self.grid = enc["image_grid_thw"][0]
-            prefixes[task] = enc["input_ids"][0]
+            # mm_token_type_ids marks the image tokens: Qwen2.5-VL's get_rope_index gives them 3-D (M-RoPE)
+            # positions only when it is passed, as the processor passes it in SFT, GRPO and generation.
+            # Without it the image tokens get text positions: a model pretrained so sees its images at
+            # other positions in every later stage (it kept writing past its answer, for one).
+            prefixes[task] = (enc["input_ids"][0], enc["mm_token_type_ids"][0])
         answers = [tokenizer(t + "<|im_end|>", add_special_tokens=False)["input_ids"] for t in targets]
-        width = max(len(prefixes[t]) + len(a) for t, a in zip(tasks, answers, strict=True))
+        width = max(len(prefixes[t][0]) + len(a) for t, a in zip(tasks, answers, strict=True))
         self.input_ids = torch.full((len(paths), width), tokenizer.pad_token_id, dtype=torch.long)
+        self.mm_token_type_ids = torch.zeros((len(paths), width), dtype=torch.long)
         self.labels = torch.full((len(paths), width), -100, dtype=torch.long)
         self.attention_mask = torch.zeros((len(paths), width), dtype=torch.long)
         for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
-            n_prefix = len(prefixes[task])
+            prefix, token_types = prefixes[task]
+            n_prefix = len(prefix)
             end = n_prefix + len(answer)
-            self.input_ids[i, :n_prefix] = prefixes[task]
+            self.input_ids[i, :n_prefix] = prefix
+            self.mm_token_type_ids[i, :n_prefix] = token_types
             self.input_ids[i, n_prefix:end] = torch.tensor(answer)
             self.labels[i, n_prefix:end] = torch.tensor(answer)
             self.attention_mask[i, :end] = 1
@@ -178,6 +185,7 @@ class EncodedExamples:
         width = int(self.attention_mask[index].sum(1).max())
         return {
             "input_ids": self.input_ids[index, :width],
+            "mm_token_type_ids": self.mm_token_type_ids[index, :width],
             "attention_mask": self.attention_mask[index, :width],
             "labels": self.labels[index, :width],
             **self.pixels(index, generator),
