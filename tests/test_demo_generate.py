@@ -187,10 +187,11 @@ def test_kadid_like_sets_name_type_and_level(demo_config, registry, tmp_path):
     table = generate("demo_synthetic", registry, config, tmp_path)
     samples = [s for s in iter_samples("demo_synthetic", registry["demo_synthetic"], config) if s.labelled]
     assert [f"images/{s.name}" for s in samples] == list(table["image"])
-    assert sorted(table["distortion"].astype(int).unique()) == list(
-        range(1, 26)
-    )  # all 25 types, two levels each
-    assert table.groupby("distortion")["distortion_level"].nunique().eq(2).all()
+    from mgiqa.data.demo.synthetic import FAMILY_TYPES
+
+    # the four defect families' 10 KADID types, each at all five levels of one reference
+    assert sorted(table["distortion"].astype(int).unique()) == list(FAMILY_TYPES)
+    assert table.groupby("distortion")["distortion_level"].nunique().eq(5).all()
     for sample, (_, row) in zip(samples, table.iterrows(), strict=True):
         assert sample.meta["level"] == row["distortion_level"]
     blur = table[table["distortion"].isin(["01", "02", "03"])]

@@ -99,3 +99,28 @@ def test_base_images_of_training_and_benchmarks_are_disjoint(demo_config):
     assert not roles["development"] & roles["evaluation"]
     assert not sources["development"] & sources["evaluation"]
     assert not digests["development"] & digests["evaluation"]
+
+
+def test_clean_base_images_share_one_exposure():
+    """Exposure and contrast defects are visible without a reference only if clean images agree on them."""
+    from mgiqa.data.demo.scenes import BASE_LUMINANCE_MEAN, BASE_LUMINANCE_STD, render_scene, scene_specs
+
+    means, spreads = [], []
+    for spec in scene_specs("evaluation", "demo_clive", 24, 7):
+        luma = render_scene(spec, 64) @ np.array([0.299, 0.587, 0.114])
+        means.append(luma.mean())
+        spreads.append(luma.std())
+    assert abs(np.median(means) - BASE_LUMINANCE_MEAN) < 0.03  # clipping moves a few a little
+    assert abs(np.median(spreads) - BASE_LUMINANCE_STD) < 0.03
+    assert np.std(means) < 0.05  # before: mean luminance .28 in CLIVE-like sets vs .39 in training
+
+
+def test_training_kadid_types_are_the_defect_families_the_benchmarks_use():
+    from mgiqa.data.demo.authentic import PROFILES
+    from mgiqa.data.demo.distortions import KADID_TYPES
+    from mgiqa.data.demo.synthetic import FAMILY_TYPES
+
+    trained = {KADID_TYPES[t - 1][0] for t in FAMILY_TYPES}
+    benchmark_defects = {d for profile in ("blur", "lowlight", "web", "smartphone") for d in PROFILES[profile]}
+    photographic = benchmark_defects - {"off_centre", "tilt", "clutter", "oversaturation"}
+    assert photographic <= trained, photographic - trained

@@ -15,7 +15,7 @@ from mgiqa.data.demo.authentic import authentic_plan
 from mgiqa.data.demo.generated import agiqa_plan
 from mgiqa.data.demo.groups import deblur_plan, dehaze_plan, super_resolution_plan
 from mgiqa.data.demo.samples import Context, Sample
-from mgiqa.data.demo.synthetic import kadid_plan
+from mgiqa.data.demo.synthetic import FAMILY_TYPES, kadid_plan
 
 # the label writer (demo.layouts) -> the parser family (registry `labels.parser`) that reads it
 LAYOUT_FAMILY = {
@@ -51,12 +51,12 @@ def koniq_names(ctx: Context) -> list[str]:
 
 RECIPES: dict[str, Recipe] = {
     "pretrain_kadid": Recipe(
-        "development", partial(kadid_plan, per_reference=25), "kadid_pyiqa",
-        "single KADID-type distortions, every type once per reference (many references)",
+        "development", partial(kadid_plan, per_reference=25, types=FAMILY_TYPES), "kadid_pyiqa",
+        "single distortions of the four defect families' KADID types, each at about 2-3 levels per reference",
     ),
     "synthetic_kadid": Recipe(
-        "development", partial(kadid_plan, per_reference=50), "kadid_pyiqa",
-        "single KADID-type distortions, every type at two levels per reference",
+        "development", partial(kadid_plan, per_reference=50, types=FAMILY_TYPES), "kadid_pyiqa",
+        "single distortions of the four defect families' KADID types, each at all five levels per reference",
     ),
     "authentic_spaq": Recipe(
         "development", partial(authentic_plan, profile="mixed", names=numbered("{:05d}.jpg")), "spaq_pyiqa",

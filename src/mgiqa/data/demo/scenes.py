@@ -183,4 +183,18 @@ def render_scene(spec: SceneSpec, size: int, comp: Composition = Composition()) 
     if comp.clutter > 0:
         pil = Image.fromarray(np.rint(array * 255).astype(np.uint8), mode="RGB")
         array = np.asarray(_clutter(pil, comp.clutter, rng), dtype=np.float32) / 255.0
-    return array
+    return normalise_exposure(array)
+
+
+BASE_LUMINANCE_MEAN = 0.45
+BASE_LUMINANCE_STD = 0.2
+MAX_CONTRAST_GAIN = 4.0  # a nearly flat source is not stretched into noise
+
+
+def normalise_exposure(array: np.ndarray) -> np.ndarray:
+    """Every clean base image at one luminance mean and spread, so that darkening, brightening and contrast
+    defects are visible without a reference (as a rater judges a real photograph's exposure)."""
+    luma = array @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gain = min(MAX_CONTRAST_GAIN, BASE_LUMINANCE_STD / max(float(luma.std()), 1e-6))
+    out = (array - float(luma.mean())) * gain + BASE_LUMINANCE_MEAN
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
