@@ -91,6 +91,22 @@ def test_resume_after_kill_gives_the_same_table(setup, tmp_path, monkeypatch):
     assert not partial.exists()
 
 
+def predict_killed_after_first_batch(args, out, monkeypatch) -> None:
+    """`predict_benchmark(*args, out)` interrupted right after its first batch is recorded."""
+    from mgiqa.model import generate
+
+    real_append = generate.PartialPredictions.append
+
+    def killed_after_first_batch(self, batch, records):
+        real_append(self, batch, records)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(generate.PartialPredictions, "append", killed_after_first_batch)
+        with pytest.raises(KeyboardInterrupt):
+            generate.predict_benchmark(*args, out)
+
+
 def test_a_model_retrained_at_the_same_path_starts_the_predictions_over(setup, tmp_path, monkeypatch, caplog):
     """Killed after one batch, the model folder replaced by another model: no row of the old one survives."""
     import copy
@@ -102,17 +118,8 @@ def test_a_model_retrained_at_the_same_path_starts_the_predictions_over(setup, t
     model = tmp_path / "model"
     shutil.copytree(setup["model"], model)
     args = (model, setup["table"], "attribute", setup["config"])
-    real_append = generate.PartialPredictions.append
-
-    def killed_after_first_batch(self, batch, records):
-        real_append(self, batch, records)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(generate.PartialPredictions, "append", killed_after_first_batch)
     out = tmp_path / "pred.csv"
-    with pytest.raises(KeyboardInterrupt):
-        generate.predict_benchmark(*args, out)
-    monkeypatch.setattr(generate.PartialPredictions, "append", real_append)
+    predict_killed_after_first_batch(args, out, monkeypatch)
 
     retrained = copy.deepcopy(setup["config"])
     retrained["seed"] += 1  # another initialisation: the "retrain" written at the same path
@@ -135,17 +142,8 @@ def test_an_edited_benchmark_table_starts_the_predictions_over(setup, tmp_path, 
     table = tmp_path / "bench.csv"
     shutil.copy(setup["table"], table)
     args = (setup["model"], table, "attribute", setup["config"])
-    real_append = generate.PartialPredictions.append
-
-    def killed_after_first_batch(self, batch, records):
-        real_append(self, batch, records)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(generate.PartialPredictions, "append", killed_after_first_batch)
     out = tmp_path / "pred.csv"
-    with pytest.raises(KeyboardInterrupt):
-        generate.predict_benchmark(*args, out)
-    monkeypatch.setattr(generate.PartialPredictions, "append", real_append)
+    predict_killed_after_first_batch(args, out, monkeypatch)
     df = pd.read_csv(table)
     df["mos"] = df["mos"][::-1].to_numpy()  # same images and row count, other labels
     df.to_csv(table, index=False)
