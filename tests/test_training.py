@@ -215,3 +215,27 @@ def test_grpo_plan_checks(tmp_path, base_model, data, config):
     config["batches"]["images_per_batch"] = 2
     with pytest.raises(ConfigError, match="images_per_batch"):
         train_grpo(config, "mg_iqa", 0, base_model, data["tables"], data["plan"], tmp_path / "out")
+
+
+def test_tracker_and_completion_logging_come_from_the_config(tmp_path, test_config):
+    from mgiqa.training.grpo import grpo_args
+    from mgiqa.training.trainer_args import common_args
+
+    assert common_args(test_config, tmp_path, 0, test_config["sft"], 1)["report_to"] == "none"
+    test_config["compute"]["report_to"] = "tensorboard"
+    assert common_args(test_config, tmp_path, 0, test_config["sft"], 1)["report_to"] == "tensorboard"
+    test_config["compute"]["report_to"] = "none"
+    assert grpo_args(test_config, tmp_path, 0).log_completions is False
+    test_config["grpo"]["log_completions"] = True
+    assert grpo_args(test_config, tmp_path, 0).log_completions is True
+
+
+def test_progress_bars_only_where_a_terminal_is_attached(tmp_path, test_config, monkeypatch):
+    import sys
+
+    from mgiqa.training.trainer_args import common_args
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert common_args(test_config, tmp_path, 0, test_config["sft"], 1)["disable_tqdm"] is True
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert common_args(test_config, tmp_path, 0, test_config["sft"], 1)["disable_tqdm"] is False

@@ -126,7 +126,7 @@ def grpo_args(config: dict, work_dir: Path, seed: int):
         num_iterations=1,
         model_init_kwargs=model_init_kwargs(config),
         **vllm_args(config),  # colocated engine: context and memory share (mgiqa.training.vllm_colocate)
-        log_completions=False,
+        log_completions=bool(grpo.get("log_completions", False)),
     )
 
 

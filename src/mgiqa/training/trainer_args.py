@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 # The latest checkpoint plus the one before it, in case the latest is damaged beyond what the resume check sees.
@@ -71,7 +72,7 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         "save_strategy": "steps",
         "save_steps": int(stage.get("save_steps", steps)),
         "save_total_limit": SAVE_TOTAL_LIMIT,
-        "report_to": "none",
+        "report_to": config["compute"].get("report_to", "none"),
         "seed": seed,
         "data_seed": seed,
         "use_cpu": not on_gpu,
@@ -82,5 +83,6 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         # every trainable parameter gets a gradient at every step (each row has its image), so DDP need not
         # search the graph for unused ones (the Trainer's default without checkpointing, and for PEFT models)
         "ddp_find_unused_parameters": False,
-        "disable_tqdm": True,
+        # Trainer's progress bar where a person watches a terminal; plain log lines in Snakemake's log files
+        "disable_tqdm": not sys.stderr.isatty(),
     }
