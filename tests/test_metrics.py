@@ -229,3 +229,17 @@ def test_metrics_command(tmp_path):
     result = json.loads(out.read_text())
     assert result["benchmark"] == "bench" and result["n"] == 5 and result["srcc"] == pytest.approx(0.9)
     assert result["ci"]["srcc"]["low"] <= result["srcc"] <= result["ci"]["srcc"]["high"]
+
+
+def test_a_step_shaped_logistic_fit_is_degenerate_whatever_lapack_warns():
+    """Two tight clusters of predictions: the best 'logistic' is a step. Whether curve_fit also warns that the
+    covariance is not estimable depends on the BLAS thread count; the verdict must not."""
+    from mgiqa.evaluation.metrics import LogisticFitError, fit_logistic
+
+    rng = np.random.default_rng(0)
+    pred = np.r_[np.zeros(20), np.ones(20)] + rng.normal(0, 1e-3, 40)
+    y = np.r_[np.full(20, 2.0), np.full(20, 4.0)] + rng.normal(0, 0.3, 40)
+    with pytest.raises(LogisticFitError, match="degenerate"):
+        fit_logistic(pred, y)
+    smooth = np.linspace(0, 1, 40)  # a real curve still fits
+    assert np.isfinite(fit_logistic(smooth, 1 + 4 / (1 + np.exp(-(smooth - 0.5) / 0.1)))).all()

@@ -66,6 +66,9 @@ def logistic4(x, b1, b2, b3, b4):
     return (b1 - b2) / (1.0 + np.exp(z)) + b2
 
 
+MIN_LOGISTIC_WIDTH = 1e-2  # b4 on standardized predictions: narrower is a step function (a degenerate fit)
+
+
 def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
     """Least-squares fit of `logistic4` mapping predictions to MOS; returns (b1, b2, b3, b4) on the raw
     prediction scale. Raises LogisticFitError when the fit does not converge or is degenerate."""
@@ -80,12 +83,16 @@ def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
     p0 = [hi, lo, 0.0, 1.0] if sign > 0 else [lo, hi, 0.0, 1.0]
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", optimize.OptimizeWarning)
+            # "Covariance of the parameters could not be estimated" says nothing about the fit itself (the
+            # covariance is not used), and whether LAPACK raises it for a near-singular Jacobian depends on
+            # the thread count: the same predictions gave a fit under one tool and none under the other.
+            # Degeneracy is judged on the parameters below instead, the same way everywhere.
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)
             params, _ = optimize.curve_fit(logistic4, x, y, p0=p0, maxfev=maxfev)
-    except (RuntimeError, optimize.OptimizeWarning, ValueError) as exc:
+    except (RuntimeError, ValueError) as exc:
         raise LogisticFitError(f"logistic fit failed: {exc}") from exc
-    if not np.all(np.isfinite(params)) or params[3] == 0:
-        raise LogisticFitError(f"logistic fit is degenerate: {params.tolist()}")
+    if not np.all(np.isfinite(params)) or abs(params[3]) < MIN_LOGISTIC_WIDTH:
+        raise LogisticFitError(f"logistic fit is degenerate (a step, not a curve): {params.tolist()}")
     b1, b2, b3, b4 = params
     return np.array([b1, b2, b3 * scale + loc, abs(b4) * scale])
 
