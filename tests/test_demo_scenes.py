@@ -121,6 +121,8 @@ def test_training_kadid_types_are_the_defect_families_the_benchmarks_use():
     from mgiqa.data.demo.synthetic import FAMILY_TYPES
 
     trained = {KADID_TYPES[t - 1][0] for t in FAMILY_TYPES}
-    benchmark_defects = {d for profile in ("blur", "lowlight", "web", "smartphone") for d in PROFILES[profile]}
+    benchmark_defects = {
+        d for profile in ("blur", "lowlight", "web", "smartphone") for d in PROFILES[profile]
+    }
     photographic = benchmark_defects - {"off_centre", "tilt", "clutter", "oversaturation"}
     assert photographic <= trained, photographic - trained
