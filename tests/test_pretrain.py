@@ -215,3 +215,13 @@ def test_pretraining_sees_the_image_tokens_at_the_positions_generation_uses(setu
         ours = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
         theirs = model(**reference).logits
     assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_whitening_over_a_dct_patch_embedding_is_refused_before_anything_loads(setup, tmp_path):
+    from mgiqa.model.pretrain import pretrain
+
+    config = {**setup["config"], "model": {**setup["config"]["model"]}}
+    config["model"]["tiny"] = {**config["model"]["tiny"], "patch_embedding": "dct"}
+    config["pretrain"] = {**config["pretrain"], "whiten_patches": True}
+    with pytest.raises(ConfigError, match="whiten_patches"):
+        pretrain(tmp_path / "no-model", tmp_path / "no-table.csv", config, tmp_path / "out")

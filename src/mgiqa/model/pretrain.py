@@ -205,6 +205,11 @@ def pretrain(
     if config["model"]["source"] != "tiny":
         raise ConfigError("pretrain: only the tiny demo model is pretrained (model.source is not tiny)")
     settings = PretrainSettings.from_config(config)
+    if settings.whiten_patches and patch_embedding(config) == "dct":
+        raise ConfigError(
+            "pretrain.whiten_patches would overwrite the DCT patch embedding of model.tiny.patch_embedding: dct "
+            "(set one of them)"
+        )
     image_size = int(config["model"]["image_size"])
     df = load_pretrain_table(table)
     train, held_out = df[df["split"] == "train"], df[df["split"] != "train"]
@@ -222,11 +227,6 @@ def pretrain(
     )
     images = EncodedExamples(processor, list(train["path"]), list(train["target"]), image_size)
     test = EncodedExamples(processor, list(held_out["path"]), list(held_out["target"]), image_size)
-    if settings.whiten_patches and patch_embedding(config) == "dct":
-        raise ConfigError(
-            "pretrain.whiten_patches would overwrite the DCT patch embedding of model.tiny.patch_embedding: dct "
-            "(set one of them)"
-        )
     if settings.whiten_patches:
         whiten_patch_embedding(model, images)
     probe_init = feature_probe(model, images, test, train, held_out)

@@ -24,7 +24,7 @@ from mgiqa.io import read_table
 from mgiqa.training import datasets as ds
 from mgiqa.training.batch_log import BatchLog
 from mgiqa.training.logging_callback import GRPO_COLUMNS, CsvLogCallback
-from mgiqa.training.probe import HeldOutProbe, probe_rows, probe_settings
+from mgiqa.training.probe import HeldOutProbe, held_out_probe
 from mgiqa.training.reward_adapter import reward_from_config
 from mgiqa.training.run import start_run, train_and_finish
 from mgiqa.training.sampler import (
@@ -174,12 +174,7 @@ def train_grpo(
     image_size = image_resolution(config)  # model.resolution: square (image_size) or native pixel limits
     dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=False)
     reward = reward_from_config(config, spec)
-    settings_probe = probe_settings(config)
-    probe = None
-    if settings_probe is not None:
-        probe = HeldOutProbe(
-            probe_rows(table, datasets, settings_probe.images), settings_probe, config, prompt_kind
-        )
+    probe = held_out_probe(config, table, datasets, prompt_kind)
 
     run_seed = derive_seed(config, "grpo", ablation_name, seed)
     set_seed(run_seed)

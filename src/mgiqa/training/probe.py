@@ -38,6 +38,16 @@ def probe_settings(config: dict) -> ProbeSettings | None:
     return ProbeSettings(every=int(probe["every"]), images=int(probe["images"]))
 
 
+def held_out_probe(
+    config: dict, table: pd.DataFrame, datasets: list[str], prompt_kind: str
+) -> HeldOutProbe | None:
+    """The probe `grpo.probe` asks for on the training datasets' validation rows of `table`, or None."""
+    settings = probe_settings(config)
+    if settings is None:
+        return None
+    return HeldOutProbe(probe_rows(table, datasets, settings.images), settings, config, prompt_kind)
+
+
 def probe_rows(table: pd.DataFrame, datasets: list[str], images: int) -> pd.DataFrame:
     """Up to `images` validation rows, the same share of each training dataset, evenly spaced in table order."""
     val = table[(table["split"] == PROBE_SPLIT) & table["dataset"].isin(datasets)]

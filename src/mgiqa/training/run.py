@@ -57,9 +57,10 @@ def start_run(
     state = process_state(config)  # before the trainer: see process_state
     if state.is_main_process:
         prepare_work_dir(work, run_fingerprint(settings, list(inputs)))
-        latest_checkpoint(work)  # removes checkpoints a kill left incomplete or torn
+        resume = latest_checkpoint(work)  # and removes checkpoints a kill left incomplete or torn
     state.wait_for_everyone()
-    resume = latest_checkpoint(work, remove_unusable=False)
+    if not state.is_main_process:  # after the main process removed the unusable ones
+        resume = latest_checkpoint(work, remove_unusable=False)
     if resume is not None:
         log.info("resuming %s from %s", stage, resume)
     return Run(stage, work, state, resume)
