@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from mgiqa.training.checkpoints import work_dir_for
@@ -106,6 +107,24 @@ def test_sft_runs_saves_and_reloads(tmp_path, base_model, data, config):
     assert not work_dir_for(out).exists()
     load_model(out)
     load_processor(out)
+
+
+@pytest.mark.slow
+def test_a_frozen_vision_tower_keeps_its_weights_while_the_language_model_trains(
+    tmp_path, base_model, data, config
+):
+    from mgiqa.model.loading import load_model
+    from mgiqa.training.sft import train_sft
+
+    config["sft"] |= {"freeze_vision_tower": True, "learning_rate": 1e-2}
+    out = tmp_path / "sft_frozen"
+    train_sft(config, "attribute", 0, base_model, data["tables"], out)
+    before = dict(load_model(base_model).named_parameters())
+    after = dict(load_model(out).named_parameters())
+    moved = {n for n, p in after.items() if not torch.equal(p, before[n])}
+    assert moved, "nothing trained"
+    assert not {n for n in moved if ".visual." in f".{n}"}, "the frozen tower moved"
+    assert {n for n in moved if "language_model" in n}
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ from mgiqa.training.sampler import (
     plan_batch_indices,
     select_plan_batches,
 )
-from mgiqa.training.trainer_args import common_args, model_init_kwargs
+from mgiqa.training.trainer_args import common_args, freeze_vision_tower, model_init_kwargs
 from mgiqa.training.vllm_colocate import reseed_rollouts, vllm_args
 
 log = logging.getLogger(__name__)
@@ -195,4 +195,6 @@ def train_grpo(
         probe=probe,
     )
     reseed_rollouts(config, ablation_name, seed, trainer.accelerator.process_index)  # after the engine starts
+    if frozen := freeze_vision_tower(trainer.model, config["grpo"]):
+        log.info("grpo: vision tower frozen (%d parameters)", frozen)
     return train_and_finish(run, trainer, processor, output_dir)

@@ -21,7 +21,7 @@ from mgiqa.training import datasets as ds
 from mgiqa.training.batch_log import ROW_KEYS, BatchLog
 from mgiqa.training.logging_callback import SFT_COLUMNS, CsvLogCallback
 from mgiqa.training.run import start_run, train_and_finish
-from mgiqa.training.trainer_args import common_args, model_init_kwargs
+from mgiqa.training.trainer_args import common_args, freeze_vision_tower, model_init_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -147,4 +147,6 @@ def train_sft(
         callbacks=[CsvLogCallback(run.log_path, SFT_COLUMNS), *callbacks],
         batch_log=run.batch_log(),
     )
+    if frozen := freeze_vision_tower(trainer.model, config["sft"]):
+        log.info("sft: vision tower frozen (%d parameters)", frozen)
     return train_and_finish(run, trainer, processor, output_dir, merge_lora=peft_config is not None)

@@ -86,3 +86,19 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         # Trainer's progress bar where a person watches a terminal; plain log lines in Snakemake's log files
         "disable_tqdm": not sys.stderr.isatty(),
     }
+
+
+def freeze_vision_tower(model, stage: dict) -> int:
+    """Freeze the vision tower (`model.visual` of Qwen2.5-VL) when the stage's `freeze_vision_tower` is set.
+
+    The Trainer builds its optimizer over the parameters that require a gradient when training starts, so
+    freezing after the trainer is constructed and before `train()` leaves the tower out of the optimizer (and
+    out of DDP's gradient reduction). With PEFT the adapters inside the tower are frozen too. Returns the
+    number of parameters frozen (0 when the option is off).
+    """
+    if not stage.get("freeze_vision_tower", False):
+        return 0
+    tower = model.get_base_model() if hasattr(model, "get_base_model") else model
+    visual = tower.model.visual
+    visual.requires_grad_(False)
+    return sum(p.numel() for p in visual.parameters())
