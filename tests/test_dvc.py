@@ -22,6 +22,7 @@ import yaml
 
 from mgiqa.dvc_export import (
     CHECK_STAGE,
+    CONFIG_RULE,
     DEFAULT_TARGETS,
     Export,
     Job,
@@ -123,11 +124,16 @@ def test_dvc_parses_one_stage_per_snakemake_job(tmp_path, demo_export, demo_jobs
         }
     stamp = demo_export.stamp
     assert parsed.pop(CHECK_STAGE)[2] == {stamp}
-    assert set(parsed) == {stage_name(job) for job in demo_jobs}
-    for job in demo_jobs:
+    # the effective config is no stage and no dep: each stage's command writes it first
+    jobs = [job for job in demo_jobs if job.rule != CONFIG_RULE]
+    assert len(jobs) == len(demo_jobs) - 1
+    assert set(parsed) == {stage_name(job) for job in jobs}
+    for job in jobs:
         cmd, deps, outs, stage = parsed[stage_name(job)]
         assert cmd.endswith(f" && {job.shellcmd}"), stage_name(job)
-        assert deps == {stamp, *map(dvc_path, job.inputs)}, stage_name(job)
+        assert demo_export.effective_config in job.inputs, stage_name(job)  # every stage reads it
+        inputs = [p for p in job.inputs if p != demo_export.effective_config]
+        assert deps == {stamp, *map(dvc_path, inputs)}, stage_name(job)
         assert outs == set(map(dvc_path, job.outputs)), stage_name(job)
         metrics = {o.def_path for o in stage.outs if o.metric}
         assert metrics == (
@@ -161,8 +167,8 @@ def test_params_name_every_config_file_that_sets_a_key(tmp_path):
     base, override = export.configfiles
     params = job_params(_job("grpo", ablation="rl2r", seed="0"), export)
     assert params == [
-        {base: ["seed", "model", "grpo", "reward", "generation", "batches", "ablations.rl2r", "compute.backend",
-                "compute.vllm"]},
+        {base: ["seed", "model", "grpo", "reward", "generation", "batches", "ablations.rl2r",
+                "evaluation.readout", "compute.backend", "compute.vllm"]},
         {override: ["grpo"]},
     ]  # fmt: skip
     # an optional key no config sets is not a param (DVC would fail on it)

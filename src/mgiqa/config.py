@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from pathlib import Path
@@ -27,10 +28,48 @@ def load_schema() -> dict:
 MESSAGE_CHARS = 300  # a schema message quotes the value it refuses: at most this much of it
 
 
+def _with_defaults(validator_class):
+    """A validator class that fills each absent property that has a schema `default:` (a deep copy), then
+    validates into it: `snakemake.utils.validate(..., set_default=True)`'s semantics (the jsonschema FAQ
+    recipe), so a section given as `{}` (or defaulted to one) gets its own keys' defaults too. Defaults sit
+    only on plain `properties` (never inside a oneOf branch, where a failing branch would leave them)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+DefaultingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def schema_defaults(schema: dict | None = None) -> dict[str, Any]:
+    """Every `default:` of the schema's plain properties, by dotted key (`compute.threads_per_job`)."""
+    out: dict[str, Any] = {}
+
+    def walk(node: dict, prefix: str) -> None:
+        for name, sub in (node.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            key = f"{prefix}{name}"
+            if "default" in sub:
+                out[key] = sub["default"]
+            walk(sub, key + ".")
+
+    walk(schema if schema is not None else load_schema(), "")
+    return out
+
+
 def validate_config(config: dict, source: str | os.PathLike = "<config>") -> dict:
-    """Validate `config` against the schema; raise ConfigError naming the offending field."""
+    """Validate `config` against the schema, filling in place every absent key that has a schema default
+    (the effective config then shows every value used); raise ConfigError naming the offending field."""
     check_structure(config, source)  # bounded size, finite numbers: before jsonschema formats any of it
-    validator = jsonschema.Draft202012Validator(load_schema())
+    validator = DefaultingValidator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = []

@@ -2,8 +2,8 @@
 
 The Snakemake DAG is the single source of truth. Each stage runs exactly its job's shell command (after
 refreshing the effective config the `mgiqa` stages read), with the job's inputs as `deps`, its outputs as
-`outs` (a fetch marker `data/raw/X/.complete` stands for its folder), the config keys the command reads as
-`params`, the metrics JSON files as (cached) `metrics` and the training logs and main table as `plots`.
+`outs` (a fetch marker `data/raw/X/.complete` stands for its folder), the config keys the job depends on
+(`mgiqa.rule_config`, as its Snakemake rerun-trigger params) as `params`, the metrics JSON files as (cached) `metrics` and the training logs and main table as `plots`.
 
 Config values that shape the DAG itself (datasets, ablation prompts and training sets, seeds, paths, ...)
 end up in the stage commands and paths, not in `params`. The first stage, `dvc_yaml_check`, reruns whenever
@@ -22,58 +22,17 @@ import yaml
 
 from mgiqa.errors import ConfigError
 
-# config keys each rule's command reads at run time ({wildcard} is substituted per job): a change reruns
-# just those stages. Over-listing only costs reruns; DAG-shaping keys are guarded by dvc_yaml_check.
-RULE_CONFIG_KEYS: dict[str, list[str]] = {
-    "fetch_dataset": [],  # + seed and demo for generated (demo) datasets, see config_keys()
-    "labels": [],
-    "prepare": ["datasets.allow_missing_images", "datasets.max_image_pixels"],
-    "batch_plan": ["seed", "batches", "grpo.steps", "compute.num_processes"],
-    "build_tiny_model": ["seed", "model.tiny", "model.image_size", "model.dtype"],
-    "pretrain_base_model": ["seed", "model.image_size", "model.dtype", "pretrain", "compute.backend"],
-    "fetch_base_model": ["model"],
-    "fetch_external_model": ["evaluation.external"],
-    "sft": ["seed", "model", "sft", "compute.backend"],
-    "grpo": [
-        "seed",
-        "model",
-        "grpo",
-        "reward",
-        "generation",
-        "batches",
-        "ablations.{ablation}",
-        "compute.backend",
-        "compute.vllm",
-    ],
-    "predict": [
-        "seed",
-        "model.image_size",
-        "model.resolution",
-        "model.min_pixels",
-        "model.max_pixels",
-        "model.dtype",
-        "generation",
-        "evaluation.batch_size",
-        "evaluation.num_samples",
-        "evaluation.readout",
-        "evaluation.external",
-        "compute.backend",
-        "compute.vllm",
-    ],
-    "classical": [],
-    "metrics": ["seed", "evaluation.bootstrap", "evaluation.confidence", "evaluation.external"],
-    "figures": ["evaluation"],
-    "tables": ["seed", "evaluation", "ablations"],
-}
-# registry fields each per-dataset rule reads (None: the whole entry)
-RULE_REGISTRY_KEYS: dict[str, tuple[str, ...] | None] = {
-    "fetch_dataset": ("sources", "archive", "root"),
-    "labels": None,
-    "prepare": None,
-}
+# the config keys and registry fields each rule depends on: mgiqa.rule_config, the table the Snakemake rules'
+# `params` come from too (a config edit reruns the same jobs with either tool)
+CONFIG_RULE = "effective_config"  # not a stage: every stage refreshes the effective config itself
 CHECK_STAGE = "dvc_yaml_check"
 # files besides the Snakefile, configs and registries whose change can reshape the DAG: dvc_yaml_check reruns
-WORKFLOW_FILES = ("workflow/rules", "src/mgiqa/pipeline.py", "src/mgiqa/dvc_export.py")
+WORKFLOW_FILES = (
+    "workflow/rules",
+    "src/mgiqa/pipeline.py",
+    "src/mgiqa/rule_config.py",
+    "src/mgiqa/dvc_export.py",
+)
 DEFAULT_TARGETS = ("results/tables/main.csv",)
 MARKER = ".complete"
 
@@ -86,6 +45,7 @@ class Job:
     inputs: list[str]
     outputs: list[str]
     logs: list[str]
+    params: str = ""  # Snakemake's rerun-trigger view of the job's params (its metadata stores the same)
 
 
 @dataclass
@@ -113,6 +73,10 @@ class Export:
     @property
     def results(self) -> str:
         return str(self.config["paths"]["results"])
+
+    @property
+    def effective_config(self) -> str:
+        return f"{self.results}/config.effective.yaml"  # common.smk's CONFIG
 
     @property
     def stamp(self) -> str:
@@ -158,6 +122,7 @@ def snakemake_jobs(export: Export) -> list[Job]:
                     inputs=sorted(str(f) for f in job.input),
                     outputs=[str(f) for f in job.output],
                     logs=[str(f) for f in job.log],
+                    params=repr(sorted(map(repr, job.non_derived_params))),
                 )
                 for job in ordered
                 if job.rule.shellcmd  # target rules have no command
@@ -185,18 +150,17 @@ def _has_key(tree: dict, dotted: str) -> bool:
 
 
 def config_keys(job: Job, export: Export) -> list[str]:
-    from mgiqa.pipeline import generator_settings, registry
+    from mgiqa.pipeline import registry
+    from mgiqa.rule_config import config_keys as rule_keys
 
-    keys = [k.format(**job.wildcards) for k in RULE_CONFIG_KEYS.get(job.rule, [])]
-    dataset = job.wildcards.get("dataset")
-    if job.rule == "fetch_dataset" and generator_settings(export.config, registry(export.config), dataset):
-        keys = ["seed", "demo", *keys]  # the demo generator's inputs (as the Snakemake rule's params)
-    return keys
+    return rule_keys(job.rule, export.config, registry(export.config), job.wildcards)
 
 
 def job_params(job: Job, export: Export) -> list[dict]:
     """DVC params: each config key from every config file that sets it (Snakemake merges them in order),
     each registry field from the registry file whose entry is in force (a later file overrides)."""
+    from mgiqa.rule_config import RULE_REGISTRY_KEYS, registry_keys
+
     params: list[dict] = []
     for name, tree in export.config_texts.items():
         keys = [k for k in config_keys(job, export) if _has_key(tree, k)]
@@ -205,21 +169,20 @@ def job_params(job: Job, export: Export) -> list[dict]:
     if job.rule in RULE_REGISTRY_KEYS:
         dataset = job.wildcards["dataset"]
         name = [f for f, tree in export.registry_texts.items() if dataset in tree][-1]
-        fields = RULE_REGISTRY_KEYS[job.rule]
-        entry = export.registry_texts[name][dataset]
-        keys = [dataset] if fields is None else [f"{dataset}.{f}" for f in fields if f in entry]
-        params.append({name: keys})
+        fields = registry_keys(job.rule, export.registry_texts[name][dataset])
+        params.append({name: [dataset] if fields is None else [f"{dataset}.{f}" for f in fields]})
     return params
 
 
 def job_stage(job: Job, export: Export) -> dict:
     configs = " ".join(export.configfiles)
-    refresh = f"mgiqa validate-config {configs} --write-effective {export.results}/config.effective.yaml"
+    refresh = f"mgiqa validate-config {configs} --write-effective {export.effective_config}"
     log_dirs = sorted({str(Path(log).parent) for log in job.logs})
     if log_dirs:  # Snakemake creates the log folders itself; under DVC the command does
         refresh = f"mkdir -p {' '.join(log_dirs)} && {refresh}"
     stage: dict = {"cmd": f"{refresh} && {job.shellcmd}"}
-    stage["deps"] = [export.stamp, *sorted({dvc_path(p) for p in job.inputs})]
+    effective = export.effective_config
+    stage["deps"] = [export.stamp, *sorted({dvc_path(p) for p in job.inputs if p != effective})]
     params = job_params(job, export)
     if params:
         stage["params"] = params
@@ -266,6 +229,8 @@ def top_level_plots(jobs: list[Job]) -> list:
 def build_dvc_yaml(jobs: list[Job], export: Export) -> dict:
     stages = {CHECK_STAGE: check_stage(export)}
     for job in jobs:
+        if job.rule == CONFIG_RULE:
+            continue
         name = stage_name(job)
         if name in stages:
             raise ConfigError(f"two Snakemake jobs map to the DVC stage name {name!r}")
@@ -286,4 +251,4 @@ def render(dvc: dict) -> str:
 def generate(export: Export) -> tuple[str, int]:
     """The dvc.yaml text for `export` and its number of Snakemake jobs."""
     jobs = snakemake_jobs(export)
-    return render(build_dvc_yaml(jobs, export)), len(jobs)
+    return render(build_dvc_yaml(jobs, export)), sum(job.rule != CONFIG_RULE for job in jobs)

@@ -1,6 +1,6 @@
-"""What `snakemake --report report.html` shows: the figures and tables rules' outputs flagged with
-Snakemake's `report()` (a caption from workflow/report/*.rst and a category). The report also holds the
-config files Snakemake read and every rule's code; workflow/report/workflow.rst introduces it."""
+"""What `snakemake --report report.html` shows: the figures and tables rules' outputs and the effective
+config flagged with Snakemake's `report()` (a caption from workflow/report/*.rst and a category). The report
+also holds every rule's code; workflow/report/workflow.rst introduces it."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ def table_outputs(config: dict) -> dict:
         else path
         for key, path in P.table_files(config).items()
     }
+
+
+def config_output(path: str):
+    """The effective config (every schema default filled in), in the report's Configuration category."""
+    return report(path, caption=f"{CAPTIONS}/config.rst", category="Configuration")

@@ -4,6 +4,7 @@
 rule batch_plan:
     input:
         tables=lambda w: [P.prepared(config, d) for d in P.ablation_train_datasets(config, REG, w.ablation)],
+        config=ancient(CONFIG),
     output:
         plan=f"{DATA}/batches/{{ablation}}.csv",
     log:
@@ -11,17 +12,15 @@ rule batch_plan:
     benchmark:
         f"{BENCH}/batch_plan/{{ablation}}.tsv"
     params:
-        config=CONFIG,
         scope=lambda w: P.batch_scope(config, w.ablation),
-        batches=config["batches"],
-        plan_size=[config["grpo"]["steps"], config["compute"].get("num_processes", 1)],
+        settings=RC.settings(config, REG, "batch_plan"),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         ENV
     shell:
-        "mgiqa batch-plan --config {params.config:q} --tables {input.tables:q} --scope {params.scope:q}"
+        "mgiqa batch-plan --config {input.config:q} --tables {input.tables:q} --scope {params.scope:q}"
         " -o {output.plan:q} > {log:q} 2>&1"
 
 

@@ -2,6 +2,8 @@
 
 
 rule fetch_dataset:
+    input:
+        config=ancient(CONFIG),
     output:
         marker=f"{DATA}/raw/{{dataset}}/.complete",
     log:
@@ -9,9 +11,7 @@ rule fetch_dataset:
     benchmark:
         f"{BENCH}/fetch/{{dataset}}.tsv"
     params:
-        config=CONFIG,
-        sources=lambda w: REG[w.dataset]["sources"],
-        generator=lambda w: P.generator_settings(config, REG, w.dataset),
+        settings=RC.settings(config, REG, "fetch_dataset"),  # rerun trigger: the keys it reads
         raw_root=lambda w, output: P.ancestor(output.marker, 2),
     resources:
         mem_mb=2000,
@@ -19,12 +19,13 @@ rule fetch_dataset:
     conda:
         ENV
     shell:
-        "mgiqa fetch {wildcards.dataset:q} --config {params.config:q} --raw-root {params.raw_root:q} > {log:q} 2>&1"
+        "mgiqa fetch {wildcards.dataset:q} --config {input.config:q} --raw-root {params.raw_root:q} > {log:q} 2>&1"
 
 
 rule labels:
     input:
         marker=rules.fetch_dataset.output.marker,
+        config=ancient(CONFIG),
     output:
         table=f"{DATA}/tables/{{dataset}}.csv",
     log:
@@ -32,22 +33,22 @@ rule labels:
     benchmark:
         f"{BENCH}/labels/{{dataset}}.tsv"
     params:
-        config=CONFIG,
         label_file=lambda w: P.label_file(config, REG, w.dataset),
-        entry=lambda w: REG[w.dataset]["labels"],
+        settings=RC.settings(config, REG, "labels"),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         ENV
     shell:
-        "mgiqa labels {wildcards.dataset:q} {params.label_file:q} --config {params.config:q} -o {output.table:q} > {log:q} 2>&1"
+        "mgiqa labels {wildcards.dataset:q} {params.label_file:q} --config {input.config:q} -o {output.table:q} > {log:q} 2>&1"
 
 
 rule prepare:
     input:
         table=rules.labels.output.table,
         marker=rules.fetch_dataset.output.marker,
+        config=ancient(CONFIG),
     output:
         prepared=f"{DATA}/prepared/{{dataset}}.csv",
         report=f"{DATA}/prepared/{{dataset}}.report.json",
@@ -56,9 +57,7 @@ rule prepare:
     benchmark:
         f"{BENCH}/prepare/{{dataset}}.tsv"
     params:
-        config=CONFIG,
-        allow_missing=config["datasets"].get("allow_missing_images", False),
-        max_image_pixels=config["datasets"].get("max_image_pixels"),  # rerun trigger: which images are corrupt
+        settings=RC.settings(config, REG, "prepare"),
         dataset_root=lambda w, input: P.ancestor(input.marker, 1),
     resources:
         mem_mb=2000,
@@ -66,7 +65,7 @@ rule prepare:
     conda:
         ENV
     shell:
-        "mgiqa prepare --config {params.config:q} --dataset {wildcards.dataset:q} --table {input.table:q}"
+        "mgiqa prepare --config {input.config:q} --dataset {wildcards.dataset:q} --table {input.table:q}"
         " --dataset-root {params.dataset_root:q} -o {output.prepared:q} --report {output.report:q} > {log:q} 2>&1"
 
 

@@ -5,6 +5,7 @@ rule predict:
     input:
         model=lambda w: P.method_model(config, w.method, w.seed),
         tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
+        config=ancient(CONFIG),
     output:
         predictions=P.per_benchmark(config, "predictions"),
     log:
@@ -14,22 +15,20 @@ rule predict:
     wildcard_constraints:
         method="|".join(P.predicted_methods(config)),
     params:
-        config=CONFIG,
         prompt=lambda w: P.method_prompt(config, w.method),
         out_dir=lambda w, output: P.ancestor(output.predictions[0], 1),
-        evaluation=config["evaluation"],
-        generation=config["generation"],
+        settings=RC.settings(config, REG, "predict"),
         env=P.thread_env(config),
     threads: P.job_threads(config)
     resources:
-        mem_mb=COMPUTE.get("mem_mb", 8000),
-        runtime=COMPUTE.get("runtime_min", 60),
-        gpu=min(1, COMPUTE.get("gpus", 0)),
-        slurm_partition=COMPUTE.get("partition") or "",
+        mem_mb=COMPUTE["mem_mb"],
+        runtime=COMPUTE["runtime_min"],
+        gpu=min(1, COMPUTE["gpus"]),
+        slurm_partition=COMPUTE["partition"] or "",
     conda:
         GPU_ENV
     shell:
-        "{params.env}mgiqa predict --config {params.config:q} --model {input.model:q} --prompt {params.prompt:q}"
+        "{params.env}mgiqa predict --config {input.config:q} --model {input.model:q} --prompt {params.prompt:q}"
         " --method {wildcards.method:q} --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q}"
         " > {log:q} 2>&1"
 
@@ -37,6 +36,7 @@ rule predict:
 rule classical:
     input:
         tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
+        config=ancient(CONFIG),
     output:
         predictions=P.per_benchmark(config, "predictions", method="classical_{measure}", seed=0),
     log:
@@ -44,10 +44,10 @@ rule classical:
     benchmark:
         f"{BENCH}/classical/{{measure}}.tsv"
     wildcard_constraints:
-        measure="|".join(config["evaluation"].get("classical", [])) or "none",
+        measure="|".join(config["evaluation"]["classical"]) or "none",
     params:
-        config=CONFIG,
         out_dir=lambda w, output: P.ancestor(output.predictions[0], 1),
+        settings=RC.settings(config, REG, "classical"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -55,7 +55,7 @@ rule classical:
     conda:
         ENV
     shell:
-        "mgiqa classical --config {params.config:q} --measure {wildcards.measure:q} --benchmark-tables {input.tables:q}"
+        "mgiqa classical --config {input.config:q} --measure {wildcards.measure:q} --benchmark-tables {input.tables:q}"
         " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
@@ -63,6 +63,7 @@ rule metrics:
     input:
         predictions=P.per_benchmark(config, "predictions"),
         tables=[P.prepared(config, b) for b in config["datasets"]["benchmarks"]],
+        config=ancient(CONFIG),
     output:
         metrics=P.per_benchmark(config, "metrics"),
     log:
@@ -70,16 +71,15 @@ rule metrics:
     benchmark:
         f"{BENCH}/metrics/{{method}}_seed{{seed}}.tsv"
     params:
-        config=CONFIG,
         out_dir=lambda w, output: P.ancestor(output.metrics[0], 1),
-        evaluation=config["evaluation"],
+        settings=RC.settings(config, REG, "metrics"),
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         ENV
     shell:
-        "mgiqa metrics --config {params.config:q} --method {wildcards.method:q} --predictions {input.predictions:q}"
+        "mgiqa metrics --config {input.config:q} --method {wildcards.method:q} --predictions {input.predictions:q}"
         " --benchmark-tables {input.tables:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 

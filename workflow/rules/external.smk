@@ -6,6 +6,8 @@ from mgiqa.evaluation import external as EXT
 
 
 rule fetch_external_model:
+    input:
+        config=ancient(CONFIG),
     output:
         model=directory(f"{MODELS}/external/{{external}}"),
     log:
@@ -15,13 +17,12 @@ rule fetch_external_model:
     wildcard_constraints:
         external="|".join(EXT.fetched_methods(config)) or "none",
     params:
-        config=CONFIG,
-        entry=lambda w: EXT.entry(config, w.external),
+        settings=RC.settings(config, REG, "fetch_external_model"),
     resources:
         mem_mb=4000,
         runtime=120,
     conda:
         ENV
     shell:
-        "mgiqa fetch-model --config {params.config:q} --method {wildcards.external:q} -o {output.model:q}"
+        "mgiqa fetch-model --config {input.config:q} --method {wildcards.external:q} -o {output.model:q}"
         " > {log:q} 2>&1"

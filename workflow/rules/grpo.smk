@@ -6,6 +6,7 @@ rule grpo:
         model=lambda w: P.grpo_start_model(config, w.ablation, w.seed),
         tables=lambda w: [P.prepared(config, d) for d in P.ablation_train_datasets(config, REG, w.ablation)],
         plan=f"{DATA}/batches/{{ablation}}.csv",
+        config=ancient(CONFIG),
     output:
         model=directory(f"{MODELS}/grpo/{{ablation}}/seed{{seed}}"),
     log:
@@ -13,23 +14,19 @@ rule grpo:
     benchmark:
         f"{BENCH}/grpo/{{ablation}}_seed{{seed}}.tsv"
     params:
-        config=CONFIG,
-        ablation=lambda w: config["ablations"][w.ablation],
-        grpo=config["grpo"],
-        reward=config["reward"],
-        generation=config["generation"],
+        settings=RC.settings(config, REG, "grpo"),
         launch=LAUNCH,
         env=P.thread_env(config),
     threads: P.job_threads(config)
     resources:
-        mem_mb=COMPUTE.get("mem_mb", 8000),
-        runtime=COMPUTE.get("runtime_min", 60),
-        gpu=COMPUTE.get("gpus", 0),
-        slurm_partition=COMPUTE.get("partition") or "",
+        mem_mb=COMPUTE["mem_mb"],
+        runtime=COMPUTE["runtime_min"],
+        gpu=COMPUTE["gpus"],
+        slurm_partition=COMPUTE["partition"] or "",
     conda:
         GPU_ENV
     shell:
-        "{params.env}{params.launch} grpo --config {params.config:q} --ablation {wildcards.ablation:q} --seed {wildcards.seed:q}"
+        "{params.env}{params.launch} grpo --config {input.config:q} --ablation {wildcards.ablation:q} --seed {wildcards.seed:q}"
         " --model {input.model:q} --tables {input.tables:q} --batch-plan {input.plan:q}"
         " -o {output.model:q} > {log:q} 2>&1"
 

@@ -6,6 +6,7 @@ if config["model"]["source"] == "tiny":
     rule build_tiny_model:
         input:
             templates="src/mgiqa/templates/prompts.yaml",  # the tokenizer is trained on them
+            config=ancient(CONFIG),
         output:
             model=directory(P.base_init_model(config)),
         log:
@@ -13,21 +14,20 @@ if config["model"]["source"] == "tiny":
         benchmark:
             f"{BENCH}/model/build_tiny_model.tsv"
         params:
-            config=CONFIG,
-            tiny=config["model"]["tiny"],
-            image_size=config["model"]["image_size"],
+            settings=RC.settings(config, REG, "build_tiny_model"),
         resources:
             mem_mb=2000,
             runtime=10,
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {params.config:q} -o {output.model:q} > {log:q} 2>&1"
+            "mgiqa build-model --config {input.config:q} -o {output.model:q} > {log:q} 2>&1"
 
     rule pretrain_base_model:
         input:
             model=P.base_init_model(config),
             table=P.prepared(config, P.pretrain_dataset(config)),
+            config=ancient(CONFIG),
         output:
             model=directory(P.base_model(config)),
         log:
@@ -35,8 +35,7 @@ if config["model"]["source"] == "tiny":
         benchmark:
             f"{BENCH}/model/pretrain.tsv"
         params:
-            config=CONFIG,
-            pretrain=config["pretrain"],
+            settings=RC.settings(config, REG, "pretrain_base_model"),
             env=P.thread_env(config, P.pretrain_threads(config)),
         threads: P.pretrain_threads(config)
         resources:
@@ -45,12 +44,14 @@ if config["model"]["source"] == "tiny":
         conda:
             ENV
         shell:
-            "{params.env}mgiqa pretrain --config {params.config:q} --model {input.model:q} --table {input.table:q}"
+            "{params.env}mgiqa pretrain --config {input.config:q} --model {input.model:q} --table {input.table:q}"
             " -o {output.model:q} > {log:q} 2>&1"
 
 else:
 
     rule fetch_base_model:
+        input:
+            config=ancient(CONFIG),
         output:
             model=directory(P.base_model(config)),
         log:
@@ -58,14 +59,11 @@ else:
         benchmark:
             f"{BENCH}/model/fetch_base_model.tsv"
         params:
-            config=CONFIG,
-            source=config["model"]["source"],
-            model_id=config["model"].get("hub_id"),
-            revision=config["model"].get("revision"),
+            settings=RC.settings(config, REG, "fetch_base_model"),
         resources:
             mem_mb=4000,
             runtime=120,
         conda:
             ENV
         shell:
-            "mgiqa build-model --config {params.config:q} -o {output.model:q} > {log:q} 2>&1"
+            "mgiqa build-model --config {input.config:q} -o {output.model:q} > {log:q} 2>&1"
