@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "figures": ("mgiqa.commands.figures", "figures from metrics, predictions and training logs"),
     "score": ("mgiqa.commands.score", "score your own images with a checkpoint"),
     "dvc-export": ("mgiqa.commands.dvc_export", "generate dvc.yaml from the Snakemake workflow"),
+    "datasets": (
+        "mgiqa.commands.datasets",
+        "the registry's datasets and their state here (downloaded, prepared, manual steps)",
+    ),
     "memory": ("mgiqa.commands.memory", "estimate the memory a training run needs"),
 }
 
