@@ -171,6 +171,17 @@ def test_paper_grpo_estimate_includes_vllm_and_lies_in_a_plausible_band(paper):
     )
 
 
+def test_square_resolution_counts_its_own_image_tokens(paper):
+    config, shape = paper
+    native = estimate_for_config(config, "grpo", shape)
+    config["model"] |= {"resolution": "square", "image_size": 448}
+    square = estimate_for_config(config, "grpo", shape)
+    assert square.activations_gib == pytest.approx(
+        estimate_for_config(config, "grpo", shape, image_tokens=256).activations_gib
+    )
+    assert square.activations_gib < native.activations_gib
+
+
 def test_turning_vllm_off_removes_exactly_its_reservation(paper):
     config, shape = paper
     on = estimate_for_config(config, "grpo", shape)

@@ -221,14 +221,25 @@ def vllm_reservation_gib(config: dict, stage: str, shape: ModelShape) -> float:
     return vc.gpu_memory_utilization(config, shape, context) * float(compute["gpu_memory_gb"])
 
 
+def image_tokens(config: dict) -> int:
+    """Visual tokens of one image: ceil(side / 28)^2 at `resolution: square` (Qwen2-VL's processor,
+    transformers qwen2_vl/image_processing_qwen2_vl.py smart_resize), else the `model.max_pixels` bound."""
+    from mgiqa.training import vllm_colocate as vc
+
+    model = config["model"]
+    if model.get("resolution", "square") == "square":
+        return -((-int(model["image_size"]) // vc.PIXELS_PER_TOKEN_SIDE) ** 2)
+    return vc.image_tokens(config)
+
+
 def sequence_tokens(config: dict, stage: str) -> tuple[int, int]:
     """(tokens of the longest sequence, image tokens of one image): the longer prompt kind with its image
     and chat template, plus the completion budget (upper bounds of mgiqa.training.vllm_colocate)."""
     from mgiqa.training import vllm_colocate as vc
 
-    prompt = max(vc.prompt_tokens(config, kind) for kind in vc.PROMPT_KINDS)
+    text = max(vc.prompt_tokens(config, kind) for kind in vc.PROMPT_KINDS) - vc.image_tokens(config)
     completion = vc.completion_tokens(config) if stage == "grpo" else config["generation"]["max_new_tokens"]
-    return prompt + int(completion), vc.image_tokens(config)
+    return text + image_tokens(config) + int(completion), image_tokens(config)
 
 
 def estimate_for_config(
