@@ -119,7 +119,7 @@ def test_launcher(demo_config):
 
 def test_job_threads_and_thread_env(demo_config):
     demo_config["compute"].pop("threads_per_job", None)
-    assert P.job_threads(demo_config) == 2  # the default
+    assert P.job_threads(validate_config(demo_config)) == 2  # the schema's default
     demo_config["compute"]["threads_per_job"] = 1
     assert P.job_threads(demo_config) == 1
     assert P.thread_env(demo_config) == "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "

@@ -65,7 +65,7 @@ class Export:
         self.config = load_merged_config([self.root / c for c in self.configfiles])
         self.config_texts = {c: _read_yaml(self.root / c) for c in self.configfiles}
         packaged = [REGISTRY_PATH, *([DEMO_REGISTRY_PATH] if DEMO_REGISTRY_PATH.is_file() else [])]
-        extra = self.config["datasets"].get("registry")
+        extra = self.config["datasets"]["registry"]
         # the repository's own copy of the packaged registry (DVC params must lie inside the repository)
         self.registry_files = [f"src/mgiqa/data/{p.name}" for p in packaged] + ([str(extra)] if extra else [])
         self.registry_texts = {f: _read_yaml(self.root / f) for f in self.registry_files}

@@ -35,13 +35,13 @@ def first_ancestor(paths, levels: int, default: str) -> str:
 # ----------------------------------------------------------------------------- datasets
 def all_datasets(config: dict) -> list[str]:
     ds = config["datasets"]
-    return list(dict.fromkeys([*ds.get("pretrain", []), *ds["train"], *ds["benchmarks"]]))
+    return list(dict.fromkeys([*ds["pretrain"], *ds["train"], *ds["benchmarks"]]))
 
 
 def registry(config: dict) -> dict:
     from mgiqa.data.registry import load_registry
 
-    extra = config["datasets"].get("registry")
+    extra = config["datasets"]["registry"]
     return load_registry([extra] if extra else None)
 
 
@@ -59,7 +59,7 @@ def generator_settings(config: dict, reg: dict, dataset: str) -> dict | None:
     """What a generated (demo) dataset depends on besides its registry entry: a change regenerates it."""
     if not any(src.get("kind") == "generated" for src in reg[dataset]["sources"]):
         return None
-    return {"seed": config["seed"], "demo": config.get("demo", {})}
+    return {"seed": config["seed"], "demo": config["demo"]}
 
 
 def label_file(config: dict, reg: dict, dataset: str) -> str:
@@ -77,7 +77,7 @@ def prepared(config: dict, dataset: str) -> str:
 
 def pretrain_dataset(config: dict) -> str:
     """The demo's pretraining set (a task disjoint from the benchmarks); the tiny model needs exactly one."""
-    pretrain = config["datasets"].get("pretrain", [])
+    pretrain = config["datasets"]["pretrain"]
     if len(pretrain) != 1:
         raise ConfigError(
             f"datasets.pretrain: model.source tiny needs exactly one pretraining dataset, got {pretrain}"
@@ -157,7 +157,7 @@ def model_methods(config: dict) -> list[str]:
 
 
 def classical_methods(config: dict) -> list[str]:
-    return [CLASSICAL_PREFIX + m for m in config["evaluation"].get("classical", [])]
+    return [CLASSICAL_PREFIX + m for m in config["evaluation"]["classical"]]
 
 
 def external_methods(config: dict) -> list[str]:
@@ -277,7 +277,7 @@ def job_threads(config: dict) -> int:
     """Threads (cores) of one training / prediction job: `compute.threads_per_job` (default 2), at least one
     per process. Snakemake runs as many such jobs at once as `--cores` allows."""
     compute = config["compute"]
-    return max(int(compute.get("threads_per_job", 2)), int(compute.get("num_processes", 1)))
+    return max(int(compute["threads_per_job"]), int(compute["num_processes"]))
 
 
 def pretrain_threads(config: dict) -> int:
@@ -289,7 +289,7 @@ def thread_env(config: dict, threads: int | None = None) -> str:
     """Shell prefix that holds a single-process CPU job to `threads` (default `job_threads`; torch reads
     OMP_NUM_THREADS at start); empty for GPU or multi-process jobs, whose launchers set their own."""
     compute = config["compute"]
-    if compute.get("backend", "cpu") != "cpu" or int(compute.get("num_processes", 1)) != 1:
+    if compute["backend"] != "cpu" or int(compute["num_processes"]) != 1:
         return ""
     n = job_threads(config) if threads is None else threads
     return f"OMP_NUM_THREADS={n} MKL_NUM_THREADS={n} "
@@ -298,8 +298,8 @@ def thread_env(config: dict, threads: int | None = None) -> str:
 def launcher(config: dict) -> str:
     """Command prefix of the training stages: plain `mgiqa`, or `accelerate launch` for several processes."""
     compute = config["compute"]
-    acc = compute.get("accelerate_config")
-    nproc = int(compute.get("num_processes", 1))
+    acc = compute["accelerate_config"]
+    nproc = int(compute["num_processes"])
     if acc is None and nproc == 1:
         return "mgiqa"
     # No `--cpu` flag: with it accelerate starts a single process. On CPU the trainers pass use_cpu, and
@@ -316,5 +316,5 @@ GPU_ENV = "../../envs/mgiqa-gpu.yaml"
 def conda_env(config: dict, gpu_rule: bool) -> str:
     """The env file of a rule under `--sdm conda`: the GPU constraint set for the rules that take GPUs
     (sft, grpo, predict) when `compute.backend` is not cpu, the CPU env otherwise."""
-    on_gpu = gpu_rule and config["compute"].get("backend", "cpu") != "cpu"
+    on_gpu = gpu_rule and config["compute"]["backend"] != "cpu"
     return GPU_ENV if on_gpu else CPU_ENV

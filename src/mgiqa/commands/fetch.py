@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     data = Path(config["paths"]["data"])
     raw_root = Path(args.raw_root) if args.raw_root else data / "raw"
     downloads_dir = Path(args.downloads_dir) if args.downloads_dir else data / "downloads"
-    mirror = Path(args.mirror) if args.mirror else resolve_mirror(config["paths"].get("mirror"))
+    mirror = Path(args.mirror) if args.mirror else resolve_mirror(config["paths"]["mirror"])
     if args.dry_run:
         print(
             format_plan(plan_fetch(args.dataset, entry, raw_root, mirror=mirror, downloads_dir=downloads_dir))
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         mirror=mirror,
         downloads_dir=downloads_dir,
         generate=generate,
-        extraction=config["datasets"].get("extraction"),
+        extraction=config["datasets"]["extraction"],
     )
     print(f"{args.dataset}: ready in {dest}")
     return 0

@@ -31,7 +31,7 @@ def external_entries(config: dict) -> dict[str, dict]:
 
     entries: dict[str, dict] = {}
     taken = {pipeline.ZERO_SHOT, *config["ablations"], *pipeline.classical_methods(config)}
-    for i, entry in enumerate(config["evaluation"].get("external") or []):
+    for i, entry in enumerate(config["evaluation"]["external"]):
         name = entry["name"]
         where = f"evaluation.external[{i}] ({name})"
         if name in entries or name in taken:
@@ -86,12 +86,12 @@ def split_of(config: dict, method: str, benchmark: str) -> str:
     """The evaluated rows of `benchmark` for `method`: `test` unless an external entry overrides it."""
     if method not in external_entries(config):
         return "test"
-    splits = entry(config, method).get("splits", "test")
+    splits = entry(config, method)["splits"]
     return splits if isinstance(splits, str) else splits.get(benchmark, "test")
 
 
 def readout_of(config: dict, method: str) -> str:
-    readout = config["evaluation"].get("readout", "text")
+    readout = config["evaluation"]["readout"]
     if method in external_entries(config):
         return entry(config, method).get("readout", readout)
     return readout

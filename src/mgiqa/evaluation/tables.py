@@ -225,10 +225,10 @@ def significance_table(
     from mgiqa.evaluation.metrics import paired_bootstrap_test
     from mgiqa.evaluation.predictions import read_predictions, scored
 
-    n_boot = int(config["evaluation"].get("bootstrap", 1000))
+    n_boot = int(config["evaluation"]["bootstrap"])
     if n_boot < 1:
         raise DataIntegrityError("evaluation.bootstrap is 0: significance tests need bootstrap resamples")
-    confidence = float(config["evaluation"].get("confidence", 0.95))
+    confidence = float(config["evaluation"]["confidence"])
     root = Path(predictions_root)
 
     def load(method, seed, bench):
@@ -271,7 +271,7 @@ def significance_table(
 
 def main_methods(config: dict) -> list[str]:
     """The main table's methods: evaluation.main_methods, the external methods, the classical baselines."""
-    listed = config["evaluation"].get("main_methods", [])
+    listed = config["evaluation"]["main_methods"]
     return list(
         dict.fromkeys([*listed, *pipeline.external_methods(config), *pipeline.classical_methods(config)])
     )
@@ -296,7 +296,7 @@ def build_tables(config: dict, metrics_root: str | Path, predictions_root: str |
     from mgiqa.evaluation.protocol import with_protocols
 
     main = with_protocols(main_table(main_long, benchmarks, significance), config)
-    if config["evaluation"].get("reported_rows", False):
+    if config["evaluation"]["reported_rows"]:
         main = with_reported(main, reported_rows(benchmarks))
     return {
         "main": main,
