@@ -228,7 +228,8 @@ def image_tokens(config: dict) -> int:
 
     model = config["model"]
     if model.get("resolution", "square") == "square":
-        return -((-int(model["image_size"]) // vc.PIXELS_PER_TOKEN_SIDE) ** 2)
+        side = -(-int(model["image_size"]) // vc.PIXELS_PER_TOKEN_SIDE)  # ceil
+        return side * side
     return vc.image_tokens(config)
 
 
