@@ -117,15 +117,29 @@ def test_complete_folder_that_lost_its_labels_is_an_error(server, tmp_path, koni
         fetch_dataset("koniq", entry, tmp_path / "raw", **FAST)
 
 
-def test_huggingface_source_honours_hf_endpoint(server, tmp_path, monkeypatch):
+def test_huggingface_source_goes_through_hf_hub_download(tmp_path, monkeypatch):
+    """A Hub dataset source is fetched with huggingface_hub.hf_hub_download (the Hub is unreachable here: the
+    call is replaced, its arguments checked); the sha256 check and the safe extraction still run."""
+    import huggingface_hub
+
     members = kadid_members()
-    data = make_tar(tmp_path / "kadid10k.tgz", members).read_bytes()
-    server.add("/datasets/chaofengc/IQA-PyTorch-Datasets/resolve/main/kadid10k.tgz", data, fail_first=1)
-    monkeypatch.setenv("HF_ENDPOINT", server.base_url)
+    (tmp_path / "hub").mkdir()
+    archive = make_tar(tmp_path / "hub" / "kadid10k.tgz", members)
+    data = archive.read_bytes()
+    calls = []
+
+    def fake_download(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OSError("connection reset")  # transient: retried
+        return str(archive)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("HF_TOKEN", "secret")
     source = {"kind": "huggingface", "repo": "chaofengc/IQA-PyTorch-Datasets", "file": "kadid10k.tgz"}
     entry = {
-        "sources": [source | {"sha256": sha256_bytes(data)}],
+        "sources": [source | {"sha256": sha256_bytes(data), "revision": "abc123"}],
         "archive": "tgz",
         "root": "kadid10k",
         "labels": {"file": "dmos.csv"},
@@ -133,8 +147,23 @@ def test_huggingface_source_honours_hf_endpoint(server, tmp_path, monkeypatch):
     }
     dest = fetch_dataset("kadid10k", entry, tmp_path / "raw", downloads_dir=tmp_path / "dl", **FAST)
     assert _content(dest) == _stripped(members, "kadid10k/")
-    assert (tmp_path / "dl" / "kadid10k.tgz").read_bytes() == data
-    assert [h.get("Authorization") for _, h in server.requests] == ["Bearer secret"] * 2
+    assert len(calls) == 2
+    assert calls[-1] | {"etag_timeout": None} == {
+        "repo_id": "chaofengc/IQA-PyTorch-Datasets",
+        "filename": "kadid10k.tgz",
+        "repo_type": "dataset",
+        "revision": "abc123",
+        "token": "secret",
+        "endpoint": "http://127.0.0.1:9",
+        "etag_timeout": None,
+    }
+    record = json.loads((dest / ".complete").read_text())
+    assert record["sha256"] == sha256_bytes(data) and record["url"].endswith("/resolve/abc123/kadid10k.tgz")
+
+    # the sha256 is checked on what the Hub client returns
+    entry["sources"] = [source | {"sha256": "0" * 64}]
+    with pytest.raises(DownloadError, match="sha256 mismatch"):
+        fetch_dataset("kadid_bad", entry, tmp_path / "raw2", downloads_dir=tmp_path / "dl", **FAST)
 
 
 def test_zip_source(server, tmp_path):

@@ -118,17 +118,69 @@ def from_mirror(source: dict, mirror: str | os.PathLike | None) -> tuple[Path, d
 
 
 def from_network(source: dict, downloads_dir: str | os.PathLike, **options) -> tuple[Path, dict]:
-    """(downloaded file, provenance) for a huggingface or url source; kept in `downloads_dir` as a cache.
+    """(downloaded file, provenance) for a huggingface or url source.
 
-    `options` go to download() (retries, backoff, timeout). HF_TOKEN is only sent to huggingface sources.
+    A huggingface source goes through `huggingface_hub.hf_hub_download` (`from_hub`: its cache, resume,
+    token, endpoint and progress bar); a url source through download(), kept in `downloads_dir` as a cache.
+    `options` go to download() (retries, backoff, timeout). Either way the sha256 is checked.
     """
+    if source["kind"] == "huggingface":
+        return from_hub(source, **options)
     url, expected = source_url(source), source.get("sha256")
-    headers = huggingface_headers() if source["kind"] == "huggingface" else {}
     log.info("downloading %s", url)
-    path = download(url, Path(downloads_dir) / source_file_name(source), expected, headers=headers, **options)
+    path = download(url, Path(downloads_dir) / source_file_name(source), expected, **options)
     if expected is None:
         log.warning("%s: the registry gives no sha256; recording the digest of what was downloaded", url)
     digest = expected.lower() if expected else sha256_file(path)
+    return path, {"origin": "network", "path": str(path), "url": url, "sha256": digest}
+
+
+def from_hub(
+    source: dict, *, retries: int = 4, backoff: float = 1.0, timeout: float = 60, **_
+) -> tuple[Path, dict]:
+    """(file in the Hugging Face cache, provenance) for {kind: huggingface, repo, file, [revision]}.
+
+    `hf_hub_download(repo_type="dataset")` resumes an interrupted transfer, keeps the file in the Hub cache
+    (HF_HOME / HF_HUB_CACHE), shows a progress bar and honours HF_ENDPOINT and HF_TOKEN (read here, at call
+    time). Transient failures are retried with exponential backoff; a missing repository, revision or file
+    is not. The sha256 is checked on the result, as for every other source."""
+    import huggingface_hub
+    from huggingface_hub import errors as hub_errors
+
+    permanent = (
+        hub_errors.RepositoryNotFoundError,
+        hub_errors.RevisionNotFoundError,
+        hub_errors.EntryNotFoundError,
+        hub_errors.GatedRepoError,
+    )
+    repo, file, revision = source["repo"], source["file"], source.get("revision", "main")
+    url, expected = source_url(source), source.get("sha256")
+    log.info("downloading %s (huggingface_hub)", url)
+    for attempt in range(retries + 1):
+        try:
+            path = Path(
+                huggingface_hub.hf_hub_download(
+                    repo_id=repo,
+                    filename=file,
+                    repo_type="dataset",
+                    revision=revision,
+                    token=os.environ.get("HF_TOKEN") or None,
+                    endpoint=os.environ.get("HF_ENDPOINT") or None,
+                    etag_timeout=timeout,
+                )
+            )
+            break
+        except permanent as exc:
+            raise DownloadError(f"{url}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # connection errors, 5xx, timeouts: the Hub client's own types vary
+            if attempt == retries:
+                raise DownloadError(f"{url}: download failed after {retries + 1} attempts: {exc}") from exc
+            delay = backoff * 2**attempt
+            log.warning("%s: attempt %d failed (%s); retrying in %.2f s", url, attempt + 1, exc, delay)
+            time.sleep(delay)
+    digest = verify_sha256(path, expected, url)
+    if expected is None:
+        log.warning("%s: the registry gives no sha256; recording the digest of what was downloaded", url)
     return path, {"origin": "network", "path": str(path), "url": url, "sha256": digest}
 
 

@@ -131,7 +131,8 @@ def plan_fetch(
                 "archive": archive,
             }
             out |= {"mirror": str(hit) if hit else None}
-            out |= {"download_to": str(downloads / name) if source["kind"] != "manual" else None}
+            to = {"manual": None, "huggingface": "the Hugging Face cache (huggingface_hub.hf_hub_download)"}
+            out |= {"download_to": to.get(source["kind"], str(downloads / name))}
         return out
 
     rows = [row(s, _archive_kind(key, entry, s)) for s in _sources(key, entry)]
