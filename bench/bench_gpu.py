@@ -1,6 +1,7 @@
 """GPU training benchmark: a randomly initialised Qwen2.5-VL of the real architecture, a few SFT and GRPO steps
 through the training rules' launch path; per-step times and peak memory per rank against `mgiqa.memory`'s
-estimate -> results/bench/gpu.csv. How to run it, and what it measures: bench/GPU.md.
+estimate (term by term) -> results/bench/gpu.csv; predict throughput (images/s) on transformers and, where
+installed, vLLM -> results/bench/gpu_predict.csv. How to run it, and what it measures: bench/GPU.md.
 
     python bench/bench_gpu.py                                  # every visible GPU, 3B widths, 12 text layers
     python bench/bench_gpu.py --preset 7b --text-layers 4 --num-processes 4 --accelerate-config zero3
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 from common import REPO, RESULTS, environment, write_results
+from gpu_predict import backends, measure, predict_worker, vllm_installed
 
 GIB = 1024**3
 TRAIN = ("demo_synthetic", "demo_authentic", "demo_generated")
@@ -108,15 +110,17 @@ def bench_config(args, work: Path) -> dict:
     config["paths"] = {k: str(work / k) for k in ("data", "models", "results")} | {"mirror": None}
     config["datasets"] |= {"train": list(TRAIN), "pretrain": [], "benchmarks": ["demo_bid"]}
     config["demo"] = {"image_size": min(224, config["model"]["image_size"]),  # resized to image_size on access
-                      "images": {k: per_dataset for k in TRAIN} | {"benchmark": 12}}  # fmt: skip
+                      "images": {k: per_dataset for k in TRAIN} | {"benchmark": args.predict_images}}  # fmt: skip
     tiny = load_config(REPO / "config" / "test.yaml")["model"]["tiny"]  # the offline tokenizer's vocabulary
-    config["model"] |= {"dtype": "bfloat16" if on_gpu else "float32", "tiny": tiny}
+    # square images (448: 256 visual tokens each), so that the estimate counts the tokens the steps really see
+    config["model"] |= {"dtype": "bfloat16" if on_gpu else "float32", "tiny": tiny, "resolution": "square"}
     config["model"]["image_size"] = args.image_size or config["model"]["image_size"]
     config["generation"]["max_new_tokens"] = args.max_new_tokens or config["generation"]["max_new_tokens"]
     for stage, steps in (("sft", args.sft_steps), ("grpo", args.grpo_steps)):
         config[stage] |= {"steps": steps, "save_steps": steps + 1}  # no checkpoint: time training, not disk
     multi = args.num_processes > 1 or args.accelerate_config
     config["compute"] = {
+        **{k: v for k, v in base["compute"].items() if k.startswith("vllm_")},  # derived engine settings
         "backend": args.device, "num_processes": args.num_processes, "vllm": args.vllm,
         "accelerate_config": (args.accelerate_config or "ddp") if multi else None,
         "gpus": args.num_processes if on_gpu else 0, "mem_mb": 8000, "runtime_min": 60,
@@ -259,10 +263,12 @@ def collect(config: dict, args, model_dir: Path, stats_dir: Path) -> tuple[list[
             raise RuntimeError(
                 f"{stage}: step stats of ranks {sorted(table['rank'].unique())}, not 0..{nproc - 1}"
             )
-        estimate = estimate_for_config(config, stage, shape).total_gib
+        terms = estimate_for_config(config, stage, shape).as_dict()
+        estimate = terms.pop("total_gib")
         for row in table.to_dict("records"):
             rows.append({"stage": stage, **row, **run, "measure": measure, "estimate_gib": estimate,
-                         "estimate_over_peak": estimate / row[measure]})  # fmt: skip
+                         "estimate_over_peak": estimate / row[measure],
+                         **{f"estimate_{k}": v for k, v in terms.items()}})  # fmt: skip
         later = table[table["step"] > 1] if table["step"].max() > 1 else table
         parts.append(f"{stage} {later['step_seconds'].median():.2f} s/step (median after step 1; step 1 "
                      f"{table.loc[table['step'] == 1, 'step_seconds'].max():.2f} s), {measure} "
@@ -286,7 +292,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--grpo-steps", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=None, help="default: the config's")
     p.add_argument("--image-size", type=int, default=None, help="default: the config's")
-    p.add_argument("--vllm", action="store_true", help="GRPO rollouts with TRL's colocated vLLM")
+    p.add_argument("--vllm", choices=["auto", "on", "off"], default="auto",
+                   help="GRPO rollouts with TRL's colocated vLLM (auto: on a GPU where vllm is installed)")  # fmt: skip
+    p.add_argument("--predict-images", type=int, default=64, help="images of the predict throughput run")
     p.add_argument("--workdir", default=None, help="kept when given (default: a temporary folder)")
     p.add_argument("--out-dir", default=str(RESULTS))
     args = p.parse_args(argv)
@@ -297,6 +305,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             p.error("--device cuda: no CUDA device is visible (--device cpu --tiny is the CPU smoke check)")
         args.num_processes = args.num_processes or torch.cuda.device_count()
     args.num_processes = args.num_processes or 1
+    if args.vllm == "on" and not (args.device == "cuda" and vllm_installed()):
+        p.error("--vllm on: vllm is not installed, or no GPU (pip install -e '.[vllm]' on a GPU machine)")
+    args.vllm = args.vllm == "on" or (args.vllm == "auto" and args.device == "cuda" and vllm_installed())
     return args
 
 
@@ -304,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["worker"]:
         return worker(argv[1:])
+    if argv[:1] == ["predict"]:
+        return predict_worker(argv[1:])
     args = parse_args(argv)
     from mgiqa.io import write_yaml
 
@@ -320,8 +333,18 @@ def main(argv: list[str] | None = None) -> int:
                                          "tables": ",".join(map(str, tables)),
                                          "output": work / "models" / stage, "stats": stats})  # fmt: skip
         rows, summary = collect(config, args, base, stats)
-    name = "gpu" if args.device == "cuda" else "gpu_cpu_smoke"
-    write_results(name, [row | environment() for row in rows], summary, Path(args.out_dir))
+        name = "gpu" if args.device == "cuda" else "gpu_cpu_smoke"
+        write_results(name, [row | environment() for row in rows], summary, Path(args.out_dir))
+        bench_table = _prepare_one("demo_bid", config, work / "data")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+        figures = [measure(Path(__file__).resolve(), work / "config.yaml", work / "models" / "grpo", bench_table,
+                           backend, work, env) for backend in backends(args.device)]  # fmt: skip
+    line = "; ".join(f"{f['backend']} {f['images_per_s']:.2f} images/s ({f['images']} images, batch "
+                     f"{f['batch_size']}, up to {f['max_new_tokens']} new tokens; load {f['load_seconds']:.0f} s)"
+                     for f in figures)  # fmt: skip
+    if args.device == "cuda" and not vllm_installed():
+        line += "; vLLM not installed: transformers only"
+    write_results(f"{name}_predict", [f | environment() for f in figures], line, Path(args.out_dir))
     return 0
 
 

@@ -173,7 +173,7 @@ def estimate_training_memory(
     weights, grads, optim = model_state_bytes(n, trainable, b, zero_stage, shard, shape.largest_layer_params)
     reference = 0.0
     if stage == "grpo" and kl_beta > 0:
-        reference = 2 * n / (shard if zero_stage >= 3 else 1)
+        reference = b * n / (shard if zero_stage >= 3 else 1)  # loaded like the policy (weights_dtype)
     activations = activation_bytes(
         shape, sequences_per_gpu, seq_len, image_tokens, gradient_checkpointing, train_vision
     )
