@@ -3,6 +3,7 @@ of the real workflow on the shrunk test config (slow)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -169,6 +170,17 @@ def test_end_to_end_on_the_test_config(tmp_path):
                 caption.read_text().split()[0] in html and f"{caption.stem.removesuffix('_table')}." in html
             )
     assert "<script" in html and 'src="http' not in html  # self-contained
+    # the effective config, every schema default filled in, in the report's Configuration category
+    embedded = {
+        name: base64.b64decode(data).decode("utf-8", "replace")
+        for name, data in re.findall(
+            r"data:[^;\"']+;charset=[^;]+;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", html
+        )
+    }
+    effective = yaml.safe_load(embedded["config.effective.yaml"])
+    assert effective == yaml.safe_load((tmp_path / "results" / "config.effective.yaml").read_text())
+    assert effective["compute"]["vllm_mode"] == "colocate" and effective["generation"]["top_p"] == 1.0
+    assert "Configuration" in html
 
     # deterministic: rebuilding models and results from the same data gives the same tables
     first = (tmp_path / "results" / "tables" / "main.csv").read_text()
