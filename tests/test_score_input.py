@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -46,11 +47,16 @@ def test_only_bad_files_exit_2_without_loading_the_model(tmp_path, capsys, repo_
     from mgiqa.commands import score
 
     monkeypatch.setattr(score, "score_images", lambda *a: pytest.fail("the model was loaded"))
-    argv = ["score", str(tmp_path / "absent.jpg"), str(tmp_path), "--checkpoint", str(tmp_path)]
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "empty").mkdir()
+    inputs = [tmp_path / "absent.jpg", tmp_path / "pipe.jpg", tmp_path / "empty", tmp_path / "*.png"]
+    argv = ["score", *map(str, inputs), "--checkpoint", str(tmp_path)]
     assert cli.main([*argv, "--config", str(repo_root / "config" / "test.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "absent.jpg: not scored: not found" in err and "not scored: not a regular file" in err
-    assert "2 of 2 images could not be scored" in err
+    assert "absent.jpg: not scored: not found" in err and "pipe.jpg: not scored: not a regular file" in err
+    assert "empty: not scored: a folder with no image files" in err
+    assert "*.png: not scored: no file matches this pattern" in err
+    assert "4 of 4 images could not be scored" in err
 
 
 def test_a_checkpoint_with_an_empty_config_json_names_the_file_and_field(checkpoint, tmp_path):

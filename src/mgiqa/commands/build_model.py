@@ -13,8 +13,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mgiqa.config import load_config
     from mgiqa.model.hub import build_base_model
+    from mgiqa.model.stage_info import record_base
 
     config = load_config(args.config)
     out = build_base_model(config, args.output)
+    record_base(config, out)  # mgiqa_model.json + model card
     print(f"{config['model']['source']} base model -> {out}")
     return 0

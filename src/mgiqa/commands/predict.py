@@ -14,7 +14,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--benchmark-tables", nargs="+", required=True, help="prepared benchmark tables (data/prepared/X.csv)"
     )
-    p.add_argument("--prompt", choices=("attribute", "overall"), required=True, help="prompt kind")
+    p.add_argument(
+        "--prompt",
+        choices=("attribute", "overall"),
+        required=True,
+        help="prompt kind (must be the one the model was trained with, when its mgiqa_model.json says)",
+    )
     p.add_argument("--seed", type=int, default=None, help="sampling seed (default: derived from the config)")
     p.add_argument(
         "--method",
@@ -31,9 +36,13 @@ def run(args: argparse.Namespace) -> int:
 
     from mgiqa.config import derive_seed, load_config
     from mgiqa.evaluation.external import readout_of, split_of
+    from mgiqa.model.checkpoint_settings import resolve_settings
     from mgiqa.model.generate import load_generator, predict_benchmark
 
-    config = load_config(args.config)
+    # the checkpoint's mgiqa_model.json: what it was trained with must agree with the config and --prompt
+    config = resolve_settings(
+        args.model, load_config(args.config), config_source=args.config, prompt=args.prompt
+    ).config
     generator = None
     for table in args.benchmark_tables:
         name = Path(table).stem

@@ -19,8 +19,10 @@ def run(args: argparse.Namespace) -> int:
 
     from mgiqa.config import load_config
     from mgiqa.model.pretrain import pretrain
+    from mgiqa.model.stage_info import record_pretrain
 
     config = load_config(args.config)
     evaluation = pretrain(args.model, args.table, config, args.output)
+    record_pretrain(config, args.model, args.table, args.output, evaluation)  # mgiqa_model.json + card
     print(f"pretrained -> {args.output}: {json.dumps(evaluation, sort_keys=True)}")
     return 0

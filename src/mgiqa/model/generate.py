@@ -174,6 +174,7 @@ def predict_benchmark(
     from mgiqa.config import derive_seed
     from mgiqa.evaluation.predictions import PREDICTION_COLUMNS, evaluated_rows
     from mgiqa.io import content_identity, read_table, write_table
+    from mgiqa.progress import progress
     from mgiqa.prompts import build_messages, prompt_fields
 
     fields = prompt_fields(prompt_kind)
@@ -210,7 +211,7 @@ def predict_benchmark(
     if todo:
         generate = generator if generator is not None else load_generator(model_dir, config, seed)
         messages = build_messages(prompt_kind)
-        for b in todo:
+        for b in progress(todo, total=len(todo), desc=f"predict {out_csv.stem}", unit="batch"):
             rows = df.iloc[batches[b]]
             images = [prepare_image(path, resolution) for path in rows["path"]]
             texts = generate(
