@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tables": ("mgiqa.commands.tables", "main, ablation and attribute tables"),
     "figures": ("mgiqa.commands.figures", "figures from metrics, predictions and training logs"),
     "score": ("mgiqa.commands.score", "score your own images with a checkpoint"),
+    "push": ("mgiqa.commands.push", "publish a model folder with its card and mgiqa_model.json to the Hub"),
     "dvc-export": ("mgiqa.commands.dvc_export", "generate dvc.yaml from the Snakemake workflow"),
     "datasets": (
         "mgiqa.commands.datasets",
