@@ -178,3 +178,20 @@ def test_score_and_predict_refuse_a_conflicting_config(stages, tmp_path, capsys)
     assert cli.main(argv) == 2
     assert f"{stages['sft'] / INFO_FILE}: usage.resolution" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_copied_base_model_keeps_the_info_it_came_with_and_a_plain_one_fixes_nothing(stages, tmp_path):
+    from mgiqa.model.tiny import build_tiny_model
+
+    plain = build_tiny_model(tmp_path / "plain", stages["config"])  # weights alone, as from elsewhere
+    for source, expected_stage in ((stages["sft"], "sft"), (plain, "base")):
+        config = json.loads(json.dumps(stages["config"]))
+        config["model"] |= {"source": "local", "local_path": str(source)}
+        path = tmp_path / f"{expected_stage}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        out = tmp_path / "copies" / expected_stage
+        assert cli.main(["build-model", "--config", str(path), "-o", str(out)]) == 0
+        info = read_model_info(out)
+        assert info.provenance.stage == expected_stage and (out / "README.md").is_file()
+    assert info.fixed == () and info.provenance.parent_model == str(plain)
+    assert read_model_info(tmp_path / "copies" / "sft") == read_model_info(stages["sft"])

@@ -31,11 +31,15 @@ def _training_datasets(config: dict, tables: Sequence[str | os.PathLike], train)
 
 def record_base(config: dict, out_dir: str | os.PathLike) -> Path | None:
     """The base model's info: a built tiny model is fixed to its square size; a Hub or local model to
-    nothing (it is used at the config's resolution). A local copy that carries its own info keeps it."""
+    nothing (it is used at the config's resolution). A Hub or local mgiqa model that came with its own
+    info (a pushed or copied one) keeps it, and gets the card written from it."""
+    from mgiqa.model.model_card import write_model_card
+
     model = config["model"]
     source = model["source"]
-    if source == "local" and read_model_info(out_dir) is not None:
-        log.info("%s: keeps the mgiqa_model.json of %s", out_dir, model.get("local_path"))
+    if source != "tiny" and (own := read_model_info(out_dir)) is not None:
+        log.info("%s: keeps the mgiqa_model.json it came with (%s stage)", out_dir, own.provenance.stage)
+        write_model_card(out_dir, own)
         return None
     fixed, resolution, parent, base = (), None, None, None
     if source == "tiny":
