@@ -19,7 +19,7 @@ from mgiqa.data.demo.scenes import Composition, render_scene, scene_specs
 # the camera pipeline: optics, exposure, sensor noise, colour processing (JPEG is applied when saving)
 APPLY_ORDER = (
     "gaussian_blur", "lens_blur", "motion_blur", "darken", "brighten", "contrast_change",
-    "white_noise", "chroma_noise", "desaturation", "oversaturation",
+    "white_noise", "chroma_noise", "desaturation",
 )  # fmt: skip
 COMPOSITION = ("off_centre", "tilt", "clutter")
 MIN_JPEG = 0.03  # camera JPEGs are never lossless (quality <= 92)
@@ -30,7 +30,7 @@ PROFILES: dict[str, dict[str, tuple[float, float]]] = {
         "lens_blur": (0.35, 0.8), "motion_blur": (0.3, 0.8), "gaussian_blur": (0.15, 0.6),
         "darken": (0.25, 0.6), "brighten": (0.15, 0.5), "contrast_change": (0.2, 0.6),
         "white_noise": (0.35, 0.6), "chroma_noise": (0.2, 0.5), "desaturation": (0.2, 0.6),
-        "oversaturation": (0.1, 0.4), "jpeg": (1.0, 0.6),
+        "jpeg": (1.0, 0.6),
         "off_centre": (0.4, 1.0), "tilt": (0.25, 0.7), "clutter": (0.25, 0.7),
     },
     "blur": {
@@ -47,13 +47,13 @@ PROFILES: dict[str, dict[str, tuple[float, float]]] = {
     "web": {
         "lens_blur": (0.3, 0.7), "gaussian_blur": (0.25, 0.6), "motion_blur": (0.15, 0.5),
         "white_noise": (0.2, 0.4), "darken": (0.2, 0.5), "brighten": (0.2, 0.5), "desaturation": (0.25, 0.6),
-        "oversaturation": (0.2, 0.5), "contrast_change": (0.2, 0.5), "jpeg": (1.0, 0.9),
+        "contrast_change": (0.2, 0.5), "jpeg": (1.0, 0.9),
         "off_centre": (0.4, 0.9), "tilt": (0.2, 0.5), "clutter": (0.35, 0.8),
     },
     "smartphone": {
         "motion_blur": (0.45, 0.9), "lens_blur": (0.3, 0.7), "white_noise": (0.4, 0.7),
         "chroma_noise": (0.3, 0.6), "darken": (0.35, 0.7), "brighten": (0.25, 0.6),
-        "contrast_change": (0.25, 0.6), "desaturation": (0.2, 0.6), "oversaturation": (0.15, 0.5),
+        "contrast_change": (0.25, 0.6), "desaturation": (0.2, 0.6),
         "jpeg": (1.0, 0.5), "off_centre": (0.4, 0.9), "tilt": (0.3, 0.6), "clutter": (0.3, 0.7),
     },
 }  # fmt: skip

@@ -2,7 +2,8 @@
 
 - Liu13-like (deblurring): groups of 6-8 outputs named `{g}_{k}.png`, the blurred input `{g}_0.png`.
 - SRIQA-Bench-like (x4 super-resolution): groups of 11 outputs `img{g:03d}_m{k:02d}.png`, input `img{g:03d}_lr.png`.
-- Min19 / SHRQ-like (dehazing): groups of 8 outputs `scene{g:03d}_m{k}.png`, hazy input `scene{g:03d}.png`.
+- Min19 / SHRQ-like (the layout of a dehazing set; here contrast restoration of washed-out inputs): groups of 8
+  outputs `scene{g:03d}_m{k}.png`, the washed-out input `scene{g:03d}.png`.
 Only comparisons within a group are meaningful (the label files say so by their `ref` column).
 """
 
@@ -41,9 +42,8 @@ def deblur_plan(ctx: Context) -> Iterator[Sample]:
         yield Sample(ref, blurred, [*framing, ("motion_blur", blur)], spec.scene_id, labelled=False)
         for k in range(1, size + 1):
             recovered = float(rng.uniform(0.05, 0.95))
-            ring = _maybe(rng, 0.6, 0.0, 0.9) * recovered
-            amplified = _maybe(rng, 0.5, 0.0, 0.6) * recovered
-            out = rs.deblur_output(clean, blurred, blur, recovered, ring, amplified, rng)
+            amplified = _maybe(rng, 0.6, 0.0, 0.8) * recovered
+            out = rs.deblur_output(clean, blurred, blur, recovered, amplified, rng)
             yield Sample(
                 f"{g}_{k}.png", out.image, [*framing, *out.defects], spec.scene_id, meta={"reference": ref}
             )
@@ -59,32 +59,29 @@ def super_resolution_plan(ctx: Context) -> Iterator[Sample]:
                 clean,
                 low,
                 recovered=float(rng.uniform(0.0, 0.9)),
-                alias=_maybe(rng, 0.3, 0.2, 1.0),
-                hallucinate=_maybe(rng, 0.4, 0.1, 0.8),
-                ring=_maybe(rng, 0.3, 0.1, 0.7),
+                grain=_maybe(rng, 0.4, 0.1, 0.8),
+                compression=_maybe(rng, 0.4, 0.2, 0.9),
                 rng=rng,
             )
             name = f"img{g:03d}_m{k:02d}.png"
             yield Sample(name, out.image, [*framing, *out.defects], spec.scene_id, meta={"reference": ref})
 
 
-def dehaze_plan(ctx: Context) -> Iterator[Sample]:
+def contrast_restoration_plan(ctx: Context) -> Iterator[Sample]:
     for g, spec, clean, size, rng, framing in _grouped(ctx, 8, 8):
         strength = float(rng.uniform(0.5, 1.0))
-        depth = rs.depth_map(rng, ctx.size)
-        airlight = np.clip(rng.uniform(0.8, 0.95) + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
-        hazy = rs.haze(clean, strength, depth, airlight)
+        degraded = rs.washed_out(clean, strength, rng)
         ref = f"scene{g:03d}.png"
-        yield Sample(ref, hazy, [*framing, ("haze", strength)], spec.scene_id, labelled=False)
+        yield Sample(ref, degraded, [*framing, ("contrast_change", strength)], spec.scene_id, labelled=False)
         for k in range(1, size + 1):
-            out = rs.dehaze_output(
+            out = rs.contrast_output(
                 clean,
-                hazy,
+                degraded,
                 strength,
                 recovered=float(rng.uniform(0.15, 0.95)),
-                enhance=_maybe(rng, 0.5, 0.05, 0.6),
-                halo=_maybe(rng, 0.4, 0.05, 0.7),
-                amplified_noise=_maybe(rng, 0.3, 0.05, 0.4),
+                overshoot=_maybe(rng, 0.4, 0.1, 0.7),
+                faded=_maybe(rng, 0.3, 0.2, 0.8),
+                amplified_noise=_maybe(rng, 0.3, 0.05, 0.5),
                 rng=rng,
             )
             name = f"scene{g:03d}_m{k}.png"

@@ -56,12 +56,6 @@ IMPACT: dict[str, dict[str, float]] = {
     "color_block": {"noise": 0.8, "color": 0.35},
     "high_sharpen": {"noise": 0.8, "color": 0.1},
     "contrast_change": {"color": 0.8},
-    # restoration outputs and their inputs (demo.restoration)
-    "haze": {"color": 0.85, "sharpness": 0.45},
-    "ringing": {"noise": 0.8, "sharpness": 0.2},
-    "aliasing": {"sharpness": 0.55, "noise": 0.6},
-    "hallucination": {"noise": 0.7},
-    "overenhance": {"color": 0.5, "noise": 0.15},
     # procedural "AI-generated" artefacts (demo.generated)
     "diffusion_residue": {"noise": 0.85, "sharpness": 0.3},
     "checkerboard": {"noise": 0.85},
@@ -77,8 +71,8 @@ IMPACT: dict[str, dict[str, float]] = {
 
 # SPAQ also publishes brightness and contrast scores; they follow the same rule from these defects
 SPAQ_EXTRA_IMPACT: dict[str, dict[str, float]] = {
-    "brightness": {"darken": 0.9, "brighten": 0.85, "mean_shift": 0.8, "haze": 0.3},
-    "contrast": {"contrast_change": 0.9, "haze": 0.8, "darken": 0.3, "brighten": 0.3},
+    "brightness": {"darken": 0.9, "brighten": 0.85, "mean_shift": 0.8},
+    "contrast": {"contrast_change": 0.9, "darken": 0.3, "brighten": 0.3},
 }
 
 Defects = Iterable[tuple[str, float]]

@@ -13,7 +13,7 @@ from functools import partial
 
 from mgiqa.data.demo.authentic import authentic_plan
 from mgiqa.data.demo.generated import agiqa_plan
-from mgiqa.data.demo.groups import deblur_plan, dehaze_plan, super_resolution_plan
+from mgiqa.data.demo.groups import contrast_restoration_plan, deblur_plan, super_resolution_plan
 from mgiqa.data.demo.samples import Context, Sample
 from mgiqa.data.demo.synthetic import FAMILY_TYPES, kadid_plan
 
@@ -82,8 +82,8 @@ RECIPES: dict[str, Recipe] = {
         "smartphone photographs: shake, noise, exposure (SPAQ-like)",
     ),
     "liu13": Recipe("evaluation", deblur_plan, "vqr1_ref_dis_mos", "deblurring outputs in groups of 6-8 (Liu13-like)"),
-    "sriqa": Recipe("evaluation", super_resolution_plan, "sriqa", "x4 super-resolution outputs, groups of 11"),
-    "min19": Recipe("evaluation", dehaze_plan, "vqr1_ref_dis_mos", "dehazing outputs, groups of 8 (Min19 / SHRQ-like)"),
+    "sriqa": Recipe("evaluation", super_resolution_plan, "sriqa", "x4 super-resolution outputs (blur, grain, JPEG), groups of 11"),
+    "min19": Recipe("evaluation", contrast_restoration_plan, "vqr1_ref_dis_mos", "contrast-restoration outputs, groups of 8 (Min19 / SHRQ layout)"),
     "agiqa3k": Recipe("evaluation", agiqa_plan, "agiqa3k_official", "procedural AI-generated-like images (AGIQA-3K-like)"),
 }  # fmt: skip
 
