@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mgiqa.training.checkpoints import (
     finalize_output,
@@ -151,6 +152,20 @@ def test_finalize_replaces_output_atomically(tmp_path):
         "train_log.csv",
     ]
     assert not any(p.name.startswith(".seed0") for p in tmp_path.iterdir())
+
+
+def test_a_run_refuses_an_input_inside_the_output_it_replaces(tmp_path):
+    from mgiqa.training.run import check_inputs_outside_output
+
+    table = tmp_path / "out" / "labels.csv"
+    table.parent.mkdir()
+    table.write_text("image,mos\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"labels\.csv lies inside the output directory"):
+        check_inputs_outside_output(tmp_path / "out", [tmp_path / "model", table])
+    with pytest.raises(ValueError, match="lies inside"):
+        check_inputs_outside_output(tmp_path / "out", [tmp_path / "out"])  # the start model is the output
+    assert table.exists()
+    check_inputs_outside_output(tmp_path / "out2", [tmp_path / "out" / "labels.csv", tmp_path / "out"])
 
 
 def test_csv_log_drops_rows_after_resumed_step(tmp_path):

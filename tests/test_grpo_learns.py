@@ -43,7 +43,7 @@ def runs(hue_models, tmp_path_factory, _test_config):
     tables = {
         "true": hue_models["table"],
         "reversed": with_labels(
-            hue_models["table"], root / "reversed" / "demo_synthetic.csv", reversed_labels
+            hue_models["table"], root / "labels_reversed" / "demo_synthetic.csv", reversed_labels
         ),
     }
     out = {"start": {"model": hue_models["sft"]}}

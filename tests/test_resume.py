@@ -42,7 +42,9 @@ def run_cli(
     """Run `mgiqa ARGS`; with `kill_after_checkpoint` (a work dir), SIGKILL it once a checkpoint is complete."""
     command = [sys.executable, "-m", "mgiqa", *args]
     if kill_after_checkpoint is None:
-        return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600, check=True)
+        proc = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"mgiqa {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+        return proc
     proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while latest_checkpoint(kill_after_checkpoint, remove_unusable=False) is None:

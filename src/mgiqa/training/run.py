@@ -52,6 +52,7 @@ def start_run(
     inputs: Sequence[str | os.PathLike],
 ) -> Run:
     """Prepare the work folder of a run whose identity is `settings` + config `sections` + `inputs`."""
+    check_inputs_outside_output(output_dir, inputs)
     work = work_dir_for(output_dir)
     settings = {"stage": stage, **settings, "config": {k: config[k] for k in sections}}
     state = process_state(config)  # before the trainer: see process_state
@@ -64,6 +65,18 @@ def start_run(
     if resume is not None:
         log.info("resuming %s from %s", stage, resume)
     return Run(stage, work, state, resume)
+
+
+def check_inputs_outside_output(output_dir: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
+    """Refuse a run whose output directory holds one of its inputs: the finished model replaces that directory."""
+    output = Path(output_dir).resolve()
+    for path in inputs:
+        resolved = Path(path).resolve()
+        if resolved == output or output in resolved.parents:
+            raise ValueError(
+                f"input {path} lies inside the output directory {output_dir}, which the run replaces with the "
+                "trained model: write the model to another directory"
+            )
 
 
 def train_and_finish(
