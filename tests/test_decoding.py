@@ -8,13 +8,18 @@ import pytest
 from PIL import Image
 from test_tiny_model import tiny_config
 
+from mgiqa.config import validate_config
 from mgiqa.errors import ConfigError
 from mgiqa.model.sampling import Sampling, sampling_from_config
 
 
-def test_the_config_sets_every_sampling_parameter():
-    config = {"generation": {"max_new_tokens": 8, "temperature": 0.7, "top_p": 0.9, "top_k": 20,
-                             "min_p": 0.05, "repetition_penalty": 1.1}}  # fmt: skip
+def with_generation(config: dict, **generation) -> dict:
+    """The test config with its `generation` section replaced, validated (the schema fills the rest)."""
+    return validate_config({**config, "generation": {"max_new_tokens": 8, **generation}})
+
+
+def test_the_config_sets_every_sampling_parameter(test_config):
+    config = with_generation(test_config, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1)
     sampling = sampling_from_config(config, do_sample=True)
     assert sampling.transformers_kwargs() == {"do_sample": True, "repetition_penalty": 1.1, "temperature": 0.7,
                                               "top_p": 0.9, "top_k": 20, "min_p": 0.05}  # fmt: skip
@@ -22,8 +27,8 @@ def test_the_config_sets_every_sampling_parameter():
                                       "repetition_penalty": 1.1}  # fmt: skip
 
 
-def test_greedy_decoding_keeps_the_repetition_penalty_on_both_backends():
-    greedy = sampling_from_config({"generation": {"max_new_tokens": 8, "repetition_penalty": 1.05}}, False)
+def test_greedy_decoding_keeps_the_repetition_penalty_on_both_backends(test_config):
+    greedy = sampling_from_config(with_generation(test_config, repetition_penalty=1.05), False)
     assert greedy.transformers_kwargs()["repetition_penalty"] == 1.05
     assert greedy.transformers_kwargs()["do_sample"] is False
     assert greedy.vllm_kwargs()["temperature"] == 0.0  # vLLM's greedy decoding
@@ -74,14 +79,8 @@ def test_predict_passes_the_configured_sampling_to_the_generator(tmp_path):
     pd.DataFrame([{"image": "a.png", "mos": 3.0, "group": "g", "path": str(path)}]).to_csv(
         tmp_path / "t.csv", index=False
     )
-    config = tiny_config()
+    config = with_generation(tiny_config(), max_new_tokens=4, temperature=0.8, top_p=0.95, repetition_penalty=1.05)
     config["evaluation"] |= {"batch_size": 1, "num_samples": 2, "readout": "text"}
-    config["generation"] = {
-        "max_new_tokens": 4,
-        "temperature": 0.8,
-        "top_p": 0.95,
-        "repetition_penalty": 1.05,
-    }
     calls = []
 
     def generator(images, messages_fn, **kwargs):

@@ -21,7 +21,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("predict")
     config = tiny_config()
     config["evaluation"] |= {"batch_size": 2, "num_samples": 2}
-    config["generation"] = {"max_new_tokens": 6, "temperature": 1.0}
+    config["generation"] |= {"max_new_tokens": 6, "temperature": 1.0}
     model_dir = build_tiny_model(root / "model", config)
     rng = np.random.default_rng(0)
     rows = []

@@ -6,12 +6,15 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from mgiqa.config import schema_defaults
 from mgiqa.errors import ConfigError
 from mgiqa.model import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, Resolution, image_resolution, prepare_image
 
 
 def model_config(**model):
-    return {"model": {"source": "tiny", "dtype": "float32", "image_size": 56, **model}}
+    """A model section; what it leaves out is the schema's default."""
+    defaults = {"resolution": schema_defaults()["model.resolution"]}
+    return {"model": {"source": "tiny", "dtype": "float32", "image_size": 56, **defaults, **model}}
 
 
 def test_the_square_resize_stays_the_default():

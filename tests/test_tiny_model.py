@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mgiqa.config import load_config
+from mgiqa.config import load_config, validate_config
 from mgiqa.errors import ConfigError, DataIntegrityError, DownloadError
 
 TINY = {
@@ -31,7 +31,7 @@ def tiny_config(image_size: int = 56) -> dict:
     config = copy.deepcopy(load_config())
     config["model"]["tiny"] = dict(TINY)
     config["model"]["image_size"] = image_size
-    return config
+    return validate_config(config)  # fills the tiny section's defaults
 
 
 @pytest.fixture(scope="module")

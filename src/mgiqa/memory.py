@@ -206,14 +206,14 @@ def micro_batch(config: dict, stage: str) -> int:
         return int(config["sft"]["batch_size"])
     from mgiqa.training.vllm_colocate import generation_sequences
 
-    return generation_sequences(config) // int(config["grpo"].get("gradient_accumulation_steps", 1))
+    return generation_sequences(config) // int(config["grpo"]["gradient_accumulation_steps"])
 
 
 def vllm_reservation_gib(config: dict, stage: str, shape: ModelShape) -> float:
     """Colocated vLLM's share of one GPU: gpu_memory_utilization x compute.gpu_memory_gb, the settings
     GRPO passes to TRL (mgiqa.training.vllm_colocate.vllm_args); 0 without vLLM or outside GRPO."""
     compute = config["compute"]
-    if stage != "grpo" or not compute.get("vllm", False):
+    if stage != "grpo" or not compute["vllm"]:
         return 0.0
     from mgiqa.training import vllm_colocate as vc
 
@@ -227,7 +227,7 @@ def image_tokens(config: dict) -> int:
     from mgiqa.training import vllm_colocate as vc
 
     model = config["model"]
-    if model.get("resolution", "square") == "square":
+    if model["resolution"] == "square":
         side = -(-int(model["image_size"]) // vc.PIXELS_PER_TOKEN_SIDE)  # ceil
         return side * side
     return vc.image_tokens(config)
@@ -255,20 +255,20 @@ def estimate_for_config(
     seq_len, bound = sequence_tokens(config, stage)
     if image_tokens is not None:
         seq_len, bound = seq_len - bound + image_tokens, image_tokens
-    lora = config["sft"].get("lora", {})
+    lora = config["sft"]["lora"]
     return estimate_training_memory(
         shape,
         stage=stage,
-        num_gpus=max(1, compute.get("gpus", 0) or compute.get("num_processes", 1)),
-        zero_stage=ZERO_STAGES[compute.get("accelerate_config")],
+        num_gpus=max(1, compute["gpus"] or compute["num_processes"]),
+        zero_stage=ZERO_STAGES[compute["accelerate_config"]],
         dtype=weights_dtype(config),  # fp32 master weights unless DeepSpeed keeps them
         sequences_per_gpu=micro_batch(config, stage),
         seq_len=seq_len,
-        gradient_checkpointing=bool(config["model"].get("gradient_checkpointing", False)),
-        lora_fraction=0.02 if (stage == "sft" and lora.get("enabled")) else None,
+        gradient_checkpointing=bool(config["model"]["gradient_checkpointing"]),
+        lora_fraction=0.02 if (stage == "sft" and lora["enabled"]) else None,
         kl_beta=float(config["grpo"]["beta"]),
         image_tokens=bound,
-        train_vision=not section.get("freeze_vision_tower", False),
+        train_vision=not section["freeze_vision_tower"],
         generation_sequences=generation_sequences(config) if stage == "grpo" else None,
         vllm_reservation_gib=vllm_reservation_gib(config, stage, shape),
     )
@@ -298,6 +298,6 @@ def preflight(config: dict, stage: str, model_dir: str | Path, log=print) -> Mem
     estimate = estimate_for_config(config, stage, shape)
     log(f"memory estimate for {stage}: {json.dumps(estimate.as_dict())} ({shape.n_params:,} parameters)")
     available = config["compute"].get("gpu_memory_gb")
-    if config["compute"].get("backend") == "cuda" and available:
+    if config["compute"]["backend"] == "cuda" and available:
         check_fits(estimate, available, stage)
     return estimate

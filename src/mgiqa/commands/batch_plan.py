@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         table,
         config["batches"]["images_per_batch"],
         scope=args.scope,
-        min_mos_spread=config["batches"].get("min_mos_spread", 0.5),
+        min_mos_spread=config["batches"]["min_mos_spread"],
         num_batches=args.num_batches
         if args.num_batches is not None
         else _batches_consumed(config, table, args.scope),
@@ -76,5 +76,5 @@ def _batches_consumed(config: dict, table, scope: str) -> int:
     optimizer step (mgiqa.training.sampler: a local generation batch is one plan batch, B x K rows)."""
     from mgiqa.data.batches import batches_per_pass
 
-    consumed = config["grpo"]["steps"] * config.get("compute", {}).get("num_processes", 1)
+    consumed = config["grpo"]["steps"] * config["compute"]["num_processes"]
     return max(consumed, batches_per_pass(table, config["batches"]["images_per_batch"], scope))

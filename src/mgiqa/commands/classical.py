@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.io import read_table, write_table
 
     config = load_config(args.config)
-    if args.measure not in config["evaluation"].get("classical", []):
+    if args.measure not in config["evaluation"]["classical"]:
         raise ConfigError(f"--measure {args.measure}: not in evaluation.classical of the config")
     if args.output and len(args.benchmark_tables) != 1:
         raise ConfigError("-o/--output takes one benchmark table; use --out-dir for several")

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         from mgiqa.config import load_config
 
-        configured = load_config(args.config)["datasets"].get("registry")
+        configured = load_config(args.config)["datasets"]["registry"]
         extra = [configured, *extra] if configured else extra
     entry = get_dataset(args.dataset, load_registry(extra or None))
     table = parse_label_file(args.dataset, args.label_file, entry)

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(breakdown(estimate, shape, config, args.stage, args.image_tokens))
     available = args.available_gib or config["compute"].get("gpu_memory_gb")
-    if available and config["compute"].get("backend") == "cuda":
+    if available and config["compute"]["backend"] == "cuda":
         check_fits(estimate, available, f"{args.stage} ({config['name']})")
         print(f"fits: {estimate.total_gib:.1f} of {available:.1f} GiB per device")
     elif not args.json:

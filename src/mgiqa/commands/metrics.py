@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         # the bootstrap seed depends on the benchmark only: every method gets the same resampled images
         result = evaluate_predictions(
             preds,
-            bootstrap=int(ev.get("bootstrap", 1000)),
-            confidence=float(ev.get("confidence", 0.95)),
+            bootstrap=int(ev["bootstrap"]),
+            confidence=float(ev["confidence"]),
             seed=derive_seed(config, "metrics", benchmark),
         )
         output = Path(args.output) if args.output else Path(args.out_dir) / f"{benchmark}.json"

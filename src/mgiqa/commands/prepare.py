@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.io import read_table, write_table
 
     config = load_config(args.config)
-    allow = bool(config["datasets"].get("allow_missing_images", False))
+    allow = bool(config["datasets"]["allow_missing_images"])
     table = read_table(args.table)
     prepared, report = prepare_table(
         table,

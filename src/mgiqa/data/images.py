@@ -25,7 +25,7 @@ DEFAULT_MAX_IMAGE_PIXELS = 50_000_000  # 4x the largest image of the registry's 
 
 def max_image_pixels(config: dict) -> int:
     """The pixel cap of the config (`datasets.max_image_pixels`)."""
-    return int(config["datasets"].get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS))
+    return int(config["datasets"]["max_image_pixels"])
 
 
 @dataclass

@@ -51,7 +51,7 @@ def image_resolution(config: dict) -> Resolution:
     """`model.resolution` of the config: square at `model.image_size` (default) or native within
     `model.min_pixels` / `model.max_pixels` (default Qwen2.5-VL's processor limits)."""
     model = config["model"]
-    if model.get("resolution", "square") == "square":
+    if model["resolution"] == "square":
         return Resolution("square", int(model["image_size"]))
     low = int(model.get("min_pixels", QWEN_MIN_PIXELS))
     high = int(model.get("max_pixels", QWEN_MAX_PIXELS))

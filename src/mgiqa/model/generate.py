@@ -185,11 +185,11 @@ def predict_benchmark(
     df = evaluated_rows(df, split, str(table)).reset_index(drop=True)
     evaluation = config["evaluation"]
     batch_size = int(evaluation["batch_size"])
-    num_samples = int(evaluation.get("num_samples", 1))
-    readout = readout or evaluation.get("readout", "text")
+    num_samples = int(evaluation["num_samples"])
+    readout = readout or evaluation["readout"]
     sampling = sampling_from_config(config, do_sample=num_samples > 1)
     resolution = image_resolution(config)
-    if readout == "expected" and config.get("compute", {}).get("vllm", False):
+    if readout == "expected" and config["compute"]["vllm"]:
         raise ConfigError(EXPECTED_NEEDS_TRANSFORMERS)
     if seed is None:
         seed = derive_seed(config, "predict", Path(table).stem)
@@ -242,7 +242,7 @@ def load_generator(model_dir, config: dict, seed: int):
     from mgiqa.model.loading import device_for, load_model, load_processor
 
     resolution = image_resolution(config)
-    if config.get("compute", {}).get("vllm", False):
+    if config["compute"]["vllm"]:
         return VllmGenerator(model_dir, seed=seed, dtype=config["model"]["dtype"], image_size=resolution)
     model = load_model(model_dir, config["model"]["dtype"], device_for(config))
     processor = load_processor(model_dir, resolution)

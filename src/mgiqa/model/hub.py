@@ -93,7 +93,7 @@ def build_base_model(config: dict, out_dir: str | os.PathLike) -> Path:
         hub_id = config["model"].get("hub_id")
         if not hub_id:
             raise ConfigError("model.hub_id: required when model.source is hub")
-        return snapshot_hub_model(hub_id, config["model"].get("revision", "main"), out_dir)
+        return snapshot_hub_model(hub_id, config["model"]["revision"], out_dir)
     if source == "local":
         local_path = config["model"].get("local_path")
         if not local_path:

@@ -130,7 +130,7 @@ def device_for(config: dict) -> str:
     """`cuda` when config compute.backend is cuda (and one is present), else `cpu`."""
     import torch
 
-    backend = config.get("compute", {}).get("backend", "cpu")
+    backend = config["compute"]["backend"]
     if backend == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError("compute.backend is cuda but no CUDA device is available")

@@ -55,7 +55,7 @@ class PretrainSettings:
 
     @classmethod
     def from_config(cls, config: dict) -> PretrainSettings:
-        section = dict(config.get("pretrain") or {})
+        section = dict(config["pretrain"])
         known = set(cls.__dataclass_fields__)
         unknown = set(section) - known
         if unknown:

@@ -62,9 +62,9 @@ def sampling_from_config(config: dict, do_sample: bool) -> Sampling:
     gen = config["generation"]
     return Sampling(
         do_sample=bool(do_sample),
-        temperature=float(gen.get("temperature", 1.0)),
-        top_p=float(gen.get("top_p", 1.0)),
-        top_k=int(gen.get("top_k", 0)),
-        min_p=float(gen.get("min_p", 0.0)),
-        repetition_penalty=float(gen.get("repetition_penalty", 1.0)),
+        temperature=float(gen["temperature"]),
+        top_p=float(gen["top_p"]),
+        top_k=int(gen["top_k"]),
+        min_p=float(gen["min_p"]),
+        repetition_penalty=float(gen["repetition_penalty"]),
     )

@@ -77,7 +77,7 @@ def record_pretrain(
         fixed=("resolution",),
         recipe_sections=("pretrain",),
         datasets=(Path(table).stem,),
-        steps=int(pretrain["steps"]) + int(pretrain.get("vision_steps", 0)),
+        steps=int(pretrain["steps"]) + int(pretrain["vision_steps"]),
         seed=derive_seed(config, "pretrain"),
         parent_model=parent,
         base_model=_parent_base_model(parent),

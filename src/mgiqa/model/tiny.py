@@ -27,7 +27,7 @@ PATCH_EMBEDDINGS = ("random", "dct")  # model.tiny.patch_embedding: the ViT patc
 
 def patch_embedding(config: dict) -> str:
     """model.tiny.patch_embedding: `random` (transformers' init) or `dct` (`mgiqa.model.patch_filters`)."""
-    value = (config["model"].get("tiny") or {}).get("patch_embedding", "random")
+    value = config["model"]["tiny"]["patch_embedding"]
     if value not in PATCH_EMBEDDINGS:
         raise ConfigError(f"model.tiny.patch_embedding: {value!r} is not one of {list(PATCH_EMBEDDINGS)}")
     return value

@@ -108,7 +108,7 @@ def grpo_args(config: dict, work_dir: Path, seed: int):
     grpo = config["grpo"]
     k = int(grpo["num_generations"])
     b = int(config["batches"]["images_per_batch"])
-    accumulation = int(grpo.get("gradient_accumulation_steps", 1))
+    accumulation = int(grpo["gradient_accumulation_steps"])
     if (b * k) % accumulation:
         raise ConfigError(
             f"grpo.gradient_accumulation_steps={accumulation} must divide images_per_batch x num_generations = {b * k}"
@@ -118,15 +118,15 @@ def grpo_args(config: dict, work_dir: Path, seed: int):
         per_device_train_batch_size=b * k // accumulation,
         num_generations=k,
         max_completion_length=int(grpo.get("max_completion_length", config["generation"]["max_new_tokens"])),
-        temperature=float(grpo.get("temperature", 1.0)),
+        temperature=float(grpo["temperature"]),
         beta=float(grpo["beta"]),
-        epsilon=float(grpo.get("epsilon", 0.2)),
-        loss_type=grpo.get("loss_type", "grpo"),
+        epsilon=float(grpo["epsilon"]),
+        loss_type=grpo["loss_type"],
         scale_rewards="group",  # RL2R: (r - group mean) / (group std + 1e-4)
         num_iterations=1,
         model_init_kwargs=model_init_kwargs(config),
         **vllm_args(config),  # colocated engine: context and memory share (mgiqa.training.vllm_colocate)
-        log_completions=bool(grpo.get("log_completions", False)),
+        log_completions=bool(grpo["log_completions"]),
     )
 
 
@@ -149,7 +149,7 @@ def train_grpo(
     from mgiqa.model.loading import check_model_dir, load_processor
 
     spec = ablation(config, ablation_name)
-    if config["compute"].get("vllm", False):
+    if config["compute"]["vllm"]:
         require_vllm()  # TRL would only fail after loading the model
     if not spec["grpo"]:
         raise ConfigError(f"ablations.{ablation_name}: grpo is false; its model is the SFT checkpoint")
@@ -178,7 +178,7 @@ def train_grpo(
 
     run_seed = derive_seed(config, "grpo", ablation_name, seed)
     set_seed(run_seed)
-    settings = {"ablation": spec, "seed": seed, "vllm": config["compute"].get("vllm", False)}
+    settings = {"ablation": spec, "seed": seed, "vllm": config["compute"]["vllm"]}
     run = start_run(config, "grpo", output_dir, settings, CONFIG_SECTIONS, [model_dir, *tables, batch_plan])
 
     processor = load_processor(model_dir, image_size)

@@ -32,7 +32,7 @@ class ProbeSettings:
 
 
 def probe_settings(config: dict) -> ProbeSettings | None:
-    probe = config["grpo"].get("probe")
+    probe = config["grpo"]["probe"]
     if not probe:
         return None
     return ProbeSettings(every=int(probe["every"]), images=int(probe["images"]))
@@ -89,7 +89,7 @@ class HeldOutProbe:
         self.settings = settings
         self.messages = build_messages(prompt_kind)
         self.fields = prompt_fields(prompt_kind)
-        self.readout = config["evaluation"].get("readout", "text")
+        self.readout = config["evaluation"]["readout"]
         self.max_new_tokens = int(config["generation"]["max_new_tokens"])
         self.batch_size = int(config["evaluation"]["batch_size"])
 

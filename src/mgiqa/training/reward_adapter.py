@@ -65,8 +65,8 @@ def reward_spec(config: dict, spec: Mapping) -> RewardSpec:
         names=names,
         weights=weights,
         ground_truth=reward["ground_truth"],
-        gamma=float(reward.get("gamma", 1e-6)),
-        format_weight=float(reward.get("format_weight", 1.0)),
+        gamma=float(reward["gamma"]),
+        format_weight=float(reward["format_weight"]),
         within_groups=bool(spec["alignment"]),
     )
 

@@ -79,7 +79,7 @@ def sft_args(config: dict, work_dir: Path, seed: int):
 
     sft = config["sft"]
     return SFTConfig(
-        **common_args(config, work_dir, seed, sft, int(sft.get("gradient_accumulation_steps", 1))),
+        **common_args(config, work_dir, seed, sft, int(sft["gradient_accumulation_steps"])),
         per_device_train_batch_size=int(sft["batch_size"]),
         completion_only_loss=True,
         remove_unused_columns=False,  # the collator reads image/prompt/completion; the rest is ignored
@@ -90,8 +90,8 @@ def sft_args(config: dict, work_dir: Path, seed: int):
 
 def lora_config(config: dict):
     """A PEFT LoraConfig when sft.lora.enabled, else None."""
-    lora = config["sft"].get("lora") or {}
-    if not lora.get("enabled", False):
+    lora = config["sft"]["lora"]
+    if not lora["enabled"]:
         return None
     from peft import LoraConfig
 
@@ -128,7 +128,7 @@ def train_sft(
     table = ds.read_prepared_tables(tables)
     rows = ds.training_rows(table, ds.training_datasets(table, "all", config))
     image_size = image_resolution(config)  # model.resolution: square (image_size) or native pixel limits
-    style = config["sft"].get("target_style", "short")
+    style = config["sft"]["target_style"]
     dataset = ds.build_dataset(rows, prompt_kind, image_size, with_target=True, target_style=style)
 
     run_seed = derive_seed(config, "sft", prompt_kind, seed)

@@ -26,7 +26,7 @@ def process_state(config: dict):
 def uses_deepspeed(config: dict) -> bool:
     from mgiqa.memory import ZERO_STAGES
 
-    return ZERO_STAGES[config["compute"].get("accelerate_config")] > 0
+    return ZERO_STAGES[config["compute"]["accelerate_config"]] > 0
 
 
 def weights_dtype(config: dict) -> str:
@@ -72,13 +72,13 @@ def common_args(config: dict, work_dir: Path, seed: int, stage: dict, accumulati
         "save_strategy": "steps",
         "save_steps": int(stage.get("save_steps", steps)),
         "save_total_limit": SAVE_TOTAL_LIMIT,
-        "report_to": config["compute"].get("report_to", "none"),
+        "report_to": config["compute"]["report_to"],
         "seed": seed,
         "data_seed": seed,
         "use_cpu": not on_gpu,
         "bf16": dtype == "bfloat16",
         "fp16": dtype == "float16",
-        "activation_checkpointing": bool(config["model"].get("gradient_checkpointing", False)),
+        "activation_checkpointing": bool(config["model"]["gradient_checkpointing"]),
         "dataloader_num_workers": 0,
         # every trainable parameter gets a gradient at every step (each row has its image), so DDP need not
         # search the graph for unused ones (the Trainer's default without checkpointing, and for PEFT models)
@@ -96,7 +96,7 @@ def freeze_vision_tower(model, stage: dict) -> int:
     out of DDP's gradient reduction). With PEFT the adapters inside the tower are frozen too. Returns the
     number of parameters frozen (0 when the option is off).
     """
-    if not stage.get("freeze_vision_tower", False):
+    if not stage["freeze_vision_tower"]:
         return 0
     tower = model.get_base_model() if hasattr(model, "get_base_model") else model
     visual = tower.model.visual

@@ -58,7 +58,7 @@ def completion_tokens(config: dict) -> int:
 
 def max_model_len(config: dict, prompt_kind: str) -> int:
     """`compute.vllm_max_model_len`, or the longest prompt plus the completion budget, rounded up."""
-    explicit = config["compute"].get("vllm_max_model_len")
+    explicit = config["compute"]["vllm_max_model_len"]
     needed = prompt_tokens(config, prompt_kind) + completion_tokens(config)
     if explicit is not None:
         if int(explicit) < needed:
@@ -87,7 +87,7 @@ def gpu_memory_utilization(config: dict, shape, context: int) -> float:
     """`compute.vllm_gpu_memory_utilization`, or the engine's need as a fraction of `compute.gpu_memory_gb`
     (rounded up to 0.05, at least TRL's 0.3)."""
     compute = config["compute"]
-    if compute.get("vllm_gpu_memory_utilization") is not None:
+    if compute["vllm_gpu_memory_utilization"] is not None:
         return float(compute["vllm_gpu_memory_utilization"])
     gpu_gib = compute.get("gpu_memory_gb")
     if not gpu_gib:
@@ -123,9 +123,9 @@ def vllm_args(config: dict, model_dir=None) -> dict:
     """GRPOConfig keyword arguments of the vLLM engine (empty without `compute.vllm`), sized for the longer
     of the two prompts. `model_dir` defaults to the base model (every GRPO start model has its shape)."""
     compute = config["compute"]
-    if not compute.get("vllm", False):
+    if not compute["vllm"]:
         return {}
-    mode = compute.get("vllm_mode", "colocate")
+    mode = compute["vllm_mode"]
     if mode != "colocate":
         raise ConfigError(
             f"compute.vllm_mode: {mode!r} is not supported: no rule starts `trl vllm-serve` on GPUs of its "
@@ -157,7 +157,7 @@ def reseed_rollouts(config: dict, ablation: str, seed: int, process_index: int) 
     and the process, gives each (seed, process) its own rollouts. TRL sends the K copies of a prompt as K
     requests without a per-request seed: they draw successive numbers of that generator and stay different
     (one seed per prompt would make the K samples identical and zero every advantage)."""
-    if not config["compute"].get("vllm", False):
+    if not config["compute"]["vllm"]:
         return None
     from transformers import set_seed
 

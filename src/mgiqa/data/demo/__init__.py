@@ -52,7 +52,7 @@ def recipe_of(key: str, entry: dict) -> Recipe:
 
 def dataset_context(key: str, entry: dict, config: dict) -> Context:
     """Size (config demo.images: the key, else `benchmark` for benchmarks), image side and seed."""
-    demo = config.get("demo") or {}
+    demo = config["demo"]
     images = demo.get("images") or {}
     if key in images:
         count = images[key]
