@@ -154,6 +154,46 @@ def test_finalize_replaces_output_atomically(tmp_path):
     assert not any(p.name.startswith(".seed0") for p in tmp_path.iterdir())
 
 
+def test_the_model_description_is_in_the_folder_before_it_is_renamed_into_place(
+    tmp_path, monkeypatch, test_config
+):
+    from mgiqa.model.model_info import INFO_FILE, info_from_config, read_model_info, write_model_info
+    from mgiqa.training import checkpoints
+
+    info = info_from_config(test_config, "sft", prompt="overall", fixed=("prompt",), recipe_sections=("sft",))
+    at_rename = []
+    rename = checkpoints._replace_dir
+
+    def inspecting_rename(src, dst):
+        at_rename.append(sorted(p.name for p in src.iterdir()))
+        rename(src, dst)
+
+    def describe(folder):
+        assert (folder / "train_log.csv").is_file()  # the logs are in place for the card's evaluation
+        write_model_info(folder, info)
+
+    monkeypatch.setattr(checkpoints, "_replace_dir", inspecting_rename)
+    log = tmp_path / "train_log.csv"
+    log.write_text("step,loss\n1,0.5\n")
+    out = tmp_path / "seed0"
+    finalize_output(FakeTrainer(), FakeProcessor(), out, extra_files=(log,), describe=describe)
+    assert len(at_rename) == 1 and {INFO_FILE, "README.md"} <= set(at_rename[0])
+    assert read_model_info(out) == info and (out / "README.md").is_file()
+
+
+def test_a_save_interrupted_while_describing_the_model_leaves_the_previous_output(tmp_path):
+    out = tmp_path / "seed0"
+    out.mkdir()
+    (out / "previous.txt").write_text("old")
+
+    def describe(folder):
+        raise KeyboardInterrupt  # killed after the weights were saved, before the description was
+
+    with pytest.raises(KeyboardInterrupt):
+        finalize_output(FakeTrainer(), FakeProcessor(), out, describe=describe)
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+
+
 def test_a_run_refuses_an_input_inside_the_output_it_replaces(tmp_path):
     from mgiqa.training.run import check_inputs_outside_output
 

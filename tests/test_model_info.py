@@ -195,3 +195,56 @@ def test_a_copied_base_model_keeps_the_info_it_came_with_and_a_plain_one_fixes_n
         assert info.provenance.stage == expected_stage and (out / "README.md").is_file()
     assert info.fixed == () and info.provenance.parent_model == str(plain)
     assert read_model_info(tmp_path / "copies" / "sft") == read_model_info(stages["sft"])
+
+
+def _probe_log(folder, rows):
+    folder.mkdir(parents=True)
+    columns = ["step", "loss", "probe_srcc", "probe_parse_rate"]
+    pd.DataFrame(rows, columns=columns).to_csv(folder / "train_log.csv", index=False)
+
+
+def test_the_probe_evaluation_is_the_last_probed_step_of_the_train_log():
+    from mgiqa.training.probe import probe_evaluation
+
+    nan = float("nan")
+    log = pd.DataFrame(
+        [[1, 0.9, 0.10, 0.50], [2, 0.8, nan, nan], [3, 0.7, 0.4321, 0.875], [4, 0.6, nan, nan]],
+        columns=["step", "loss", "probe_srcc", "probe_parse_rate"],
+    )
+    assert probe_evaluation(log) == {"heldout_step": 3, "heldout_srcc": 0.4321, "heldout_parse_rate": 0.875}
+    log.loc[2, "probe_srcc"] = nan  # the probe ran but too few answers parsed for an SRCC
+    assert probe_evaluation(log) == {"heldout_step": 3, "heldout_parse_rate": 0.875}
+    assert probe_evaluation(log.drop(index=[0, 2])) == {}  # the probe never ran
+    assert probe_evaluation(log[["step", "loss"]]) == {}  # an SFT log
+
+
+def test_the_grpo_card_reports_the_held_out_probe_and_the_sft_card_no_evaluation(tmp_path, test_config):
+    from mgiqa.model.stage_info import describe_grpo, describe_sft
+
+    config = json.loads(json.dumps(test_config))
+    config["datasets"]["train"] = [DATASET]
+    config["grpo"]["probe"] = {"every": 2, "images": 4}
+    table = write_hue_table(tmp_path / "data", n_train=4, n_val=6, n_test=0, size=8)
+    nan = float("nan")
+    grpo = tmp_path / "grpo"
+    _probe_log(grpo, [[1, 0.9, 0.125, 1.0], [2, 0.8, 0.4321, 0.75], [3, 0.7, nan, nan]])
+    describe_grpo(config, "mg_iqa", 0, tmp_path / "sft", [table])(grpo, 3)
+    card = (grpo / "README.md").read_text()
+    assert "## Evaluation" in card and "| heldout_srcc | 0.4321 |" in card
+    assert "| heldout_step | 2 |" in card and "| heldout_parse_rate | 0.75 |" in card
+    assert "| n_held_out | 4 |" in card  # the probe's validation rows: 4 of the 6
+    assert read_model_info(grpo).provenance.steps == 3
+
+    unprobed = tmp_path / "unprobed"
+    _probe_log(unprobed, [[1, 0.9, nan, nan]])
+    describe_grpo(config, "mg_iqa", 0, tmp_path / "sft", [table])(unprobed, 1)
+    config["grpo"]["probe"] = None
+    off = tmp_path / "off"
+    _probe_log(off, [[1, 0.9, nan, nan]])
+    describe_grpo(config, "mg_iqa", 0, tmp_path / "sft", [table])(off, 1)
+    sft = tmp_path / "sft_out"
+    _probe_log(sft, [[1, 0.9, nan, nan]])
+    describe_sft(config, "attribute", 0, tmp_path / "base", [table])(sft, 1)
+    for folder in (unprobed, off, sft):
+        assert "## Evaluation" not in (folder / "README.md").read_text(), folder
+        assert read_model_info(folder).provenance.steps == 1

@@ -22,15 +22,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mgiqa.config import load_config
     from mgiqa.memory import preflight
-    from mgiqa.model.stage_info import record_grpo
+    from mgiqa.model.stage_info import describe_grpo
     from mgiqa.training.grpo import train_grpo
 
     config = load_config(args.config)
     preflight(config, "grpo", args.model)  # prints the memory estimate; stops a run that cannot fit
+    # mgiqa_model.json + card, written into the model folder before it is renamed into place
+    describe = describe_grpo(config, args.ablation, args.seed, args.model, args.tables)
     result = train_grpo(
-        config, args.ablation, args.seed, args.model, args.tables, args.batch_plan, args.output
+        config,
+        args.ablation,
+        args.seed,
+        args.model,
+        args.tables,
+        args.batch_plan,
+        args.output,
+        describe=describe,
     )
-    record_grpo(config, args.ablation, args.seed, args.model, args.tables, result)  # mgiqa_model.json + card
     resumed = f" (resumed from {result['resumed_from']})" if result["resumed_from"] else ""
     print(
         f"GRPO {args.ablation} seed {args.seed}: {result['global_step']} steps{resumed} -> {result['output']}"

@@ -17,13 +17,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mgiqa.config import load_config
     from mgiqa.memory import preflight
-    from mgiqa.model.stage_info import record_sft
+    from mgiqa.model.stage_info import describe_sft
     from mgiqa.training.sft import train_sft
 
     config = load_config(args.config)
     preflight(config, "sft", args.model)  # prints the memory estimate; stops a run that cannot fit
-    result = train_sft(config, args.prompt, args.seed, args.model, args.tables, args.output)
-    record_sft(config, args.prompt, args.seed, args.model, args.tables, result)  # mgiqa_model.json + card
+    # mgiqa_model.json + card, written into the model folder before it is renamed into place
+    describe = describe_sft(config, args.prompt, args.seed, args.model, args.tables)
+    result = train_sft(
+        config, args.prompt, args.seed, args.model, args.tables, args.output, describe=describe
+    )
     resumed = f" (resumed from {result['resumed_from']})" if result["resumed_from"] else ""
     print(f"SFT {args.prompt} seed {args.seed}: {result['global_step']} steps{resumed} -> {result['output']}")
     return 0

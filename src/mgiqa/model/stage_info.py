@@ -1,15 +1,16 @@
 """The `mgiqa_model.json` (and model card) each stage writes into the model folder it saved.
 
-One function per stage, called once by its command after the model is in place (`mgiqa.commands.*`):
-`record_base` (build-model), `record_pretrain`, `record_sft`, `record_grpo`. Only the main process of a
-distributed run writes.
+One function per stage, called by its command (`mgiqa.commands.*`): `record_base` (build-model) and
+`record_pretrain` once the model is in place; `describe_sft` and `describe_grpo` give the trainer a writer
+that it calls on the folder being saved, before that folder is renamed into place, so that a trained model
+never appears without its description (`mgiqa.training.checkpoints.finalize_output`: main process only).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mgiqa.model import Resolution
@@ -86,7 +87,7 @@ def record_pretrain(
     return write_model_info(out_dir, info, evaluation)
 
 
-def _trained(config, stage: str, prompt: str, parent, datasets, result: dict, seed: int, recipe, extra=None):
+def _trained(config, stage: str, prompt: str, parent, datasets, steps: int, seed: int, recipe, extra=None):
     return info_from_config(
         config,
         stage,
@@ -94,7 +95,7 @@ def _trained(config, stage: str, prompt: str, parent, datasets, result: dict, se
         fixed=("prompt", "resolution"),
         recipe_sections=recipe,
         datasets=datasets,
-        steps=int(result["global_step"]),
+        steps=int(steps),
         seed=seed,
         parent_model=parent,
         base_model=_parent_base_model(parent),
@@ -102,30 +103,52 @@ def _trained(config, stage: str, prompt: str, parent, datasets, result: dict, se
     )
 
 
-def _is_main_process(config: dict) -> bool:
-    from mgiqa.training.trainer_args import process_state
-
-    return process_state(config).is_main_process
+Describe = Callable[[Path, int], Path]  # (folder being saved, optimizer steps) -> its mgiqa_model.json
 
 
-def record_sft(config: dict, prompt: str, seed: int, parent, tables, result: dict) -> Path | None:
-    """The SFT model (`result`: train_sft's): fixed to its prompt kind and the config's resolution."""
-    if not _is_main_process(config):
-        return None
-    datasets = _training_datasets(config, tables, "all")
-    info: ModelInfo = _trained(config, "sft", prompt, parent, datasets, result, seed, ("sft",))
-    return write_model_info(result["output"], info)
+def describe_sft(config: dict, prompt: str, seed: int, parent, tables) -> Describe:
+    """The SFT model's writer: fixed to its prompt kind and the config's resolution. SFT measures nothing
+    held out (its log has training loss and token accuracy only), so its card has no evaluation."""
+
+    def describe(folder: Path, steps: int) -> Path:
+        datasets = _training_datasets(config, tables, "all")
+        info: ModelInfo = _trained(config, "sft", prompt, parent, datasets, steps, seed, ("sft",))
+        return write_model_info(folder, info)
+
+    return describe
 
 
-def record_grpo(config: dict, ablation: str, seed: int, parent, tables, result: dict) -> Path | None:
-    """The GRPO model of one ablation (`result`: train_grpo's)."""
+def describe_grpo(config: dict, ablation: str, seed: int, parent, tables) -> Describe:
+    """The writer of one ablation's GRPO model; its evaluation is the held-out probe's last measurement, read
+    from the `train_log.csv` already in the folder (none when `grpo.probe` is off)."""
     from mgiqa.config import ablation as ablation_spec
 
-    if not _is_main_process(config):
-        return None
     spec = ablation_spec(config, ablation)
-    datasets = _training_datasets(config, tables, spec["train"])
-    recipe = ("grpo", "reward", "batches")
-    extra = {"ablation": {ablation: spec}}
-    info = _trained(config, "grpo", spec["prompt"], parent, datasets, result, seed, recipe, extra)
-    return write_model_info(result["output"], info)
+
+    def describe(folder: Path, steps: int) -> Path:
+        from mgiqa.training.datasets import read_prepared_tables, training_datasets
+
+        table = read_prepared_tables(tables)
+        datasets = training_datasets(table, spec["train"], config)
+        recipe = ("grpo", "reward", "batches")
+        extra = {"ablation": {ablation: spec}}
+        info = _trained(config, "grpo", spec["prompt"], parent, tuple(datasets), steps, seed, recipe, extra)
+        return write_model_info(folder, info, grpo_evaluation(config, folder, table, datasets))
+
+    return describe
+
+
+def grpo_evaluation(config: dict, folder: Path, table, datasets: Sequence[str]) -> dict | None:
+    """The held-out probe's last SRCC (and parse rate, step, images) from `folder`'s `train_log.csv`, or None."""
+    import pandas as pd
+
+    from mgiqa.training.probe import probe_evaluation, probe_rows, probe_settings
+
+    settings = probe_settings(config)
+    log_path = Path(folder) / "train_log.csv"
+    if settings is None or not log_path.is_file():
+        return None
+    evaluation = probe_evaluation(pd.read_csv(log_path))
+    if not evaluation:
+        return None
+    return evaluation | {"n_held_out": len(probe_rows(table, list(datasets), settings.images))}

@@ -6,7 +6,8 @@ Layout for an output `models/grpo/mg_iqa/seed0/`:
   RNG, `trainer_state.json`), `train_log.csv`, `run.json` (the run's fingerprint). It lives outside the
   output because Snakemake deletes a rule's output directory before it reruns the rule.
 - `models/grpo/mg_iqa/seed0/` written once, at the end, by renaming a fully written temp dir into place:
-  model (safetensors) + processor + `train_log.csv`. The work dir is then deleted.
+  model (safetensors) + processor + `train_log.csv` + the model's self-description (`mgiqa_model.json` and
+  the card `README.md`, see `mgiqa.model.stage_info`). The work dir is then deleted.
 
 A killed run restarts from its latest complete checkpoint (one with `trainer_state.json`, which the Trainer
 writes last). A work dir whose fingerprint differs (other config, inputs or seed) is stale and is wiped.
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from mgiqa.io import write_json
@@ -119,12 +121,15 @@ def finalize_output(
     *,
     merge_lora: bool = False,
     extra_files: tuple[str | os.PathLike, ...] = (),
+    describe: Callable[[Path], object] | None = None,
 ) -> Path:
     """Save the trained model + processor (+ `extra_files`) into `output_dir`, all or nothing.
 
     Every process must call this (ZeRO-3 / FSDP gather the weights in `trainer.save_model`); only the main
     process writes. The temp dir has a fixed name so that all ranks agree on it. `merge_lora` merges a PEFT
-    adapter into the base weights, so downstream stages load a plain model.
+    adapter into the base weights, so downstream stages load a plain model. `describe(temp_dir)`, called on
+    the main process once everything else is in the temp dir, writes the model's `mgiqa_model.json` and card
+    there, so that no finished-looking `output_dir` ever lacks them.
     """
     output_dir = Path(output_dir)
     tmp = output_dir.parent / f".{output_dir.name}.saving"
@@ -151,6 +156,8 @@ def finalize_output(
         (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the Trainer args; not a model file
         for f in extra_files:
             shutil.copy2(f, tmp / Path(f).name)
+        if describe is not None:
+            describe(tmp)
         _replace_dir(tmp, output_dir)
     accelerator.wait_for_everyone()
     return output_dir

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mgiqa.config import ablation, derive_seed
@@ -140,8 +140,12 @@ def train_grpo(
     output_dir: str | os.PathLike,
     *,
     callbacks: Sequence = (),
+    describe: Callable[[Path, int], object] | None = None,
 ) -> dict:
-    """Run (or resume) GRPO for one ablation and seed; write the final model to `output_dir`."""
+    """Run (or resume) GRPO for one ablation and seed; write the final model to `output_dir`.
+
+    `describe` (`mgiqa.model.stage_info.describe_grpo`) writes its `mgiqa_model.json` and card, within the save.
+    """
     from transformers import set_seed
 
     from mgiqa.model import image_resolution
@@ -197,4 +201,4 @@ def train_grpo(
     reseed_rollouts(config, ablation_name, seed, trainer.accelerator.process_index)  # after the engine starts
     if frozen := freeze_vision_tower(trainer.model, config["grpo"]):
         log.info("grpo: vision tower frozen (%d parameters)", frozen)
-    return train_and_finish(run, trainer, processor, output_dir)
+    return train_and_finish(run, trainer, processor, output_dir, describe=describe)

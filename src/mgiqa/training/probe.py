@@ -5,7 +5,8 @@ images it never trains on. `grpo.probe: {every: N, images: M}` takes up to M row
 run's training datasets (spread evenly over them, the same rows every run), scores them greedily with the
 evaluation readout every N optimizer steps (and at the first and last step), and logs the mean over datasets
 of the within-dataset SRCC against MOS (datasets rate on different scales) as `probe/srcc`, with the share of
-parsed answers as `probe/parse_rate`. They land in `train_log.csv` as `probe_srcc` / `probe_parse_rate`.
+parsed answers as `probe/parse_rate`. They land in `train_log.csv` as `probe_srcc` / `probe_parse_rate`,
+and the last of them in the model card's evaluation (`probe_evaluation`).
 
 The probe runs on every process (ZeRO-3 gathers parameters collectively), inside `torch.random.fork_rng` so
 the training's sampling stream is the same with and without it, with the model in eval mode.
@@ -127,3 +128,21 @@ class HeldOutProbe:
             "probe/srcc": within_dataset_srcc(self.datasets, self.mos, predicted),
             "probe/parse_rate": float(np.isfinite(predicted).mean()),
         }
+
+
+def probe_evaluation(log: pd.DataFrame) -> dict:
+    """The model card's evaluation from a GRPO `train_log.csv`: the held-out probe's last measurement.
+
+    `heldout_step`, `heldout_srcc` and `heldout_parse_rate` of the last step the probe ran (it logs a parse
+    rate whenever it runs; an SRCC it could not compute is left out). Empty when the probe never ran.
+    """
+    if "probe_parse_rate" not in log.columns:
+        return {}
+    measured = log[log["probe_parse_rate"].notna()]
+    if measured.empty:
+        return {}
+    last = measured.iloc[-1]
+    evaluation = {"heldout_step": int(last["step"]), "heldout_parse_rate": float(last["probe_parse_rate"])}
+    if "probe_srcc" in log.columns and pd.notna(last["probe_srcc"]):
+        evaluation["heldout_srcc"] = float(last["probe_srcc"])
+    return evaluation

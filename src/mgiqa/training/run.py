@@ -2,7 +2,8 @@
 
 `start_run` prepares `<output>.work/` (wiped when the run's settings or inputs changed, see
 `checkpoints.run_fingerprint`), drops checkpoints a kill left incomplete, and finds the one to resume from;
-`finish_run` saves the final model with its logs into `output_dir` (all or nothing) and removes the work folder.
+`train_and_finish` saves the final model with its logs and self-description into `output_dir` (all or nothing)
+and removes the work folder.
 Every process calls both; only the main process writes.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +81,19 @@ def check_inputs_outside_output(output_dir: str | os.PathLike, inputs: Sequence[
 
 
 def train_and_finish(
-    run: Run, trainer, processor, output_dir: str | os.PathLike, *, merge_lora=False
+    run: Run,
+    trainer,
+    processor,
+    output_dir: str | os.PathLike,
+    *,
+    merge_lora=False,
+    describe: Callable[[Path, int], object] | None = None,
 ) -> dict:
-    """Train (from `run.resume` if any), save the final model with the step and batch logs, clean up."""
+    """Train (from `run.resume` if any), save the final model with the step and batch logs, clean up.
+
+    `describe(folder, steps)` writes the model's `mgiqa_model.json` and card into the folder being saved
+    (which already holds `train_log.csv`), as part of the atomic save; main process only.
+    """
     trainer.train(resume_from_checkpoint=str(run.resume) if run.resume else None)
     finalize_output(
         trainer,
@@ -90,6 +101,7 @@ def train_and_finish(
         output_dir,
         merge_lora=merge_lora,
         extra_files=(run.log_path, *batch_log_paths(run.work, run.state.num_processes)),
+        describe=None if describe is None else lambda folder: describe(folder, trainer.state.global_step),
     )
     if run.state.is_main_process:
         shutil.rmtree(run.work)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mgiqa.config import derive_seed
@@ -116,8 +116,12 @@ def train_sft(
     output_dir: str | os.PathLike,
     *,
     callbacks: Sequence = (),
+    describe: Callable[[Path, int], object] | None = None,
 ) -> dict:
-    """Run (or resume) SFT for one prompt kind and seed; write the final (merged) model to `output_dir`."""
+    """Run (or resume) SFT for one prompt kind and seed; write the final (merged) model to `output_dir`.
+
+    `describe` (`mgiqa.model.stage_info.describe_sft`) writes its `mgiqa_model.json` and card, within the save.
+    """
     from transformers import set_seed
 
     from mgiqa.model import image_resolution
@@ -149,4 +153,5 @@ def train_sft(
     )
     if frozen := freeze_vision_tower(trainer.model, config["sft"]):
         log.info("sft: vision tower frozen (%d parameters)", frozen)
-    return train_and_finish(run, trainer, processor, output_dir, merge_lora=peft_config is not None)
+    merge = peft_config is not None
+    return train_and_finish(run, trainer, processor, output_dir, merge_lora=merge, describe=describe)
