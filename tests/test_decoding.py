@@ -19,7 +19,9 @@ def with_generation(config: dict, **generation) -> dict:
 
 
 def test_the_config_sets_every_sampling_parameter(test_config):
-    config = with_generation(test_config, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1)
+    config = with_generation(
+        test_config, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1
+    )
     sampling = sampling_from_config(config, do_sample=True)
     assert sampling.transformers_kwargs() == {"do_sample": True, "repetition_penalty": 1.1, "temperature": 0.7,
                                               "top_p": 0.9, "top_k": 20, "min_p": 0.05}  # fmt: skip
@@ -79,7 +81,9 @@ def test_predict_passes_the_configured_sampling_to_the_generator(tmp_path):
     pd.DataFrame([{"image": "a.png", "mos": 3.0, "group": "g", "path": str(path)}]).to_csv(
         tmp_path / "t.csv", index=False
     )
-    config = with_generation(tiny_config(), max_new_tokens=4, temperature=0.8, top_p=0.95, repetition_penalty=1.05)
+    config = with_generation(
+        tiny_config(), max_new_tokens=4, temperature=0.8, top_p=0.95, repetition_penalty=1.05
+    )
     config["evaluation"] |= {"batch_size": 1, "num_samples": 2, "readout": "text"}
     calls = []
 

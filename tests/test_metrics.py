@@ -61,7 +61,14 @@ def test_logistic_fit_recovers_known_parameters(scale, shift):
 
 def test_logistic_fit_failure_is_explicit():
     with pytest.raises(metrics.LogisticFitError, match="constant"):
-        metrics.fit_logistic([2.0, 2.0, 2.0, 2.0], [1.0, 2.0, 3.0, 4.0])
+        metrics.fit_logistic([2.0, 2.0, 2.0, 2.0, 2.0], [1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_a_logistic_fit_through_four_images_or_fewer_is_refused_with_its_reason():
+    # scipy's curve_fit raises TypeError below four points, and four points fit any four-parameter curve
+    for n in (3, 4):
+        with pytest.raises(metrics.LogisticFitError, match=f"{n} images"):
+            metrics.fit_logistic(np.arange(n, dtype=float), np.arange(n, dtype=float) ** 2)
 
 
 def test_pairwise_accuracy_hand_computed():

@@ -43,7 +43,9 @@ def run_cli(
     command = [sys.executable, "-m", "mgiqa", *args]
     if kill_after_checkpoint is None:
         proc = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"mgiqa {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+        assert proc.returncode == 0, (
+            f"mgiqa {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+        )
         return proc
     proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600

@@ -73,6 +73,8 @@ def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
     """Least-squares fit of `logistic4` mapping predictions to MOS; returns (b1, b2, b3, b4) on the raw
     prediction scale. Raises LogisticFitError when the fit does not converge or is degenerate."""
     y, pred = _check_pair(y, pred)
+    if y.size <= 4:  # four parameters: a fit through at most four points is exact, whatever they are
+        raise LogisticFitError(f"{y.size} images: the 4-parameter logistic needs at least 5")
     if _is_constant(pred):
         raise LogisticFitError("constant predictions: the logistic mapping is undefined")
     # fit on standardized predictions for conditioning, then map b3, b4 back to the raw scale
