@@ -80,6 +80,17 @@ def ablation_markdown(table: pd.DataFrame) -> str:
             for v, s in zip(table[col], stds, strict=True)
         ]
     delta = f"Δ = ablation − {REFERENCE_METHOD} (average over benchmarks of the per-benchmark SRCC / PLCC)."
+    if "delta_avg_srcc_ci_low" in table:
+        view["Δ avg SRCC 95% CI"] = [
+            "" if pd.isna(lo) else f"[{lo:+.3f}, {hi:+.3f}]"
+            for lo, hi in zip(table["delta_avg_srcc_ci_low"], table["delta_avg_srcc_ci_high"], strict=True)
+        ]
+        view["p"] = ["" if pd.isna(p) else f"{p:.3f}" for p in table["delta_avg_srcc_p"]]
+        view["vs " + REFERENCE_METHOD] = table["delta_verdict"]
+        delta += (
+            " CI and p: paired bootstrap of the average SRCC difference, each benchmark's images resampled"
+            " (`mgiqa.evaluation.average_test`); `tie` when the interval holds 0."
+        )
     return view.to_markdown(index=False) + "\n\n" + delta + "\n"
 
 

@@ -298,9 +298,14 @@ def build_tables(config: dict, metrics_root: str | Path, predictions_root: str |
     main = with_protocols(main_table(main_long, benchmarks, significance), config)
     if config["evaluation"]["reported_rows"]:
         main = with_reported(main, reported_rows(benchmarks))
+    ablations = ablation_table(long, config, benchmarks)
+    if predictions_root is not None:
+        from mgiqa.evaluation.average_test import with_average_tests
+
+        ablations = with_average_tests(ablations, config, predictions_root)
     return {
         "main": main,
-        "ablations": ablation_table(long, config, benchmarks),
+        "ablations": ablations,
         "attributes": attribute_table(attrs),
         "significance": significance,
     }
