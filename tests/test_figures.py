@@ -44,6 +44,25 @@ def test_ablation_deltas_written(tmp_path):
     _written(figures.ablation_deltas(table, tmp_path / "deltas"))
 
 
+def test_the_ablation_figure_draws_the_bootstrap_interval_of_each_effect(tmp_path, monkeypatch):
+    table = pd.DataFrame(
+        {"method": ["mg_iqa", "no_sft"], "avg_srcc": [0.8, 0.7], "avg_plcc": [0.82, 0.75],
+         "delta_avg_srcc": [0.0, -0.1], "delta_avg_plcc": [0.0, -0.07],
+         "delta_avg_srcc_ci_low": [np.nan, -0.25], "delta_avg_srcc_ci_high": [np.nan, 0.02]}
+    )  # fmt: skip
+    drawn = []
+    original = figures.plt.Axes.barh
+
+    def barh(self, *args, **kwargs):
+        drawn.append((kwargs.get("label"), kwargs.get("xerr")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(figures.plt.Axes, "barh", barh)
+    _written(figures.ablation_deltas(table, tmp_path / "deltas"))
+    srcc_err = dict(drawn)["Δ avg SRCC"]
+    np.testing.assert_allclose(srcc_err, [[0.15], [0.12]])  # below and above the bar: asymmetric
+
+
 @pytest.mark.slow
 def test_each_figure_is_written(project, tmp_path):
     from mgiqa.evaluation.predictions import read_predictions

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.config import load_config
     from mgiqa.errors import ConfigError, DataIntegrityError
     from mgiqa.evaluation import figures
+    from mgiqa.evaluation.average_test import with_average_tests
     from mgiqa.evaluation.predictions import read_predictions
     from mgiqa.evaluation.tables import build_tables
     from mgiqa.io import read_table
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out_dir or pipeline.figures_dir(config))
     benchmarks = list(config["datasets"]["benchmarks"])
     names = benchmark_names(config)
-    # the tables in memory, without the significance tests (figures do not show them)
+    # the tables in memory, without the per-benchmark significance tests (figures do not show them)
     built = build_tables(config, Path(args.metrics_root or results / "metrics"), None)
 
     written = figures.srcc_bars(built["main"], benchmarks, names, out / FIGURES["srcc_bars"])
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
             raise DataIntegrityError(f"training log(s) missing: {missing}")
         logs[ablation] = [read_table(p) for p in paths]
     written += figures.training_curves(logs, out / FIGURES["curves"])
-    written += figures.ablation_deltas(built["ablations"], out / FIGURES["ablations"])
+    ablations = with_average_tests(built["ablations"], config, predictions_root)  # the intervals to draw
+    written += figures.ablation_deltas(ablations, out / FIGURES["ablations"])
     written += figures.attribute_heatmap(built["attributes"], names, out / FIGURES["attributes"])
     print(f"figures: {len(written)} files -> {out}")
     return 0

@@ -180,13 +180,22 @@ def training_curves(logs: dict[str, list[pd.DataFrame]], out_base) -> list[Path]
 
 
 def ablation_deltas(table: pd.DataFrame, out_base, reference: str = "mg_iqa") -> list[Path]:
-    """Horizontal bars: average SRCC / PLCC of each ablation minus the reference method's."""
+    """Horizontal bars: average SRCC / PLCC of each ablation minus the reference method's. SRCC whiskers: the
+    95% paired-bootstrap interval of the difference where the table has it (`average_test`), else the std
+    over seeds."""
     rows = table[table["method"] != reference].reset_index(drop=True)
     y = np.arange(len(rows))
+    tested = "delta_avg_srcc_ci_low" in rows
     fig, ax = plt.subplots(figsize=(7.0, 0.55 * len(rows) + 1.6))
     for k, (metric, color) in enumerate((("srcc", "tab:blue"), ("plcc", "tab:orange"))):
         vals = rows[f"delta_avg_{metric}"].to_numpy(dtype=float)
         err = rows[f"avg_{metric}_std"].to_numpy(dtype=float) if f"avg_{metric}_std" in rows else None
+        if metric == "srcc" and tested:
+            low, high = (
+                rows["delta_avg_srcc_ci_low"].to_numpy(float),
+                rows["delta_avg_srcc_ci_high"].to_numpy(float),
+            )
+            err = np.vstack([np.clip(vals - low, 0, None), np.clip(high - vals, 0, None)])
         ax.barh(
             y + (k - 0.5) * 0.38,
             vals,
@@ -202,7 +211,13 @@ def ablation_deltas(table: pd.DataFrame, out_base, reference: str = "mg_iqa") ->
     ax.set_xlabel(f"difference to {reference} (average over benchmarks)")
     ax.set_title(
         f"Ablations vs {reference}"
-        + (" (whiskers: std over seeds of the ablation)" if "avg_srcc_std" in rows else "")
+        + (
+            " (SRCC whiskers: 95% paired-bootstrap interval)"
+            if tested
+            else " (whiskers: std over seeds of the ablation)"
+            if "avg_srcc_std" in rows
+            else ""
+        )
     )
     ax.legend(fontsize=8)
     return save(fig, out_base)

@@ -47,7 +47,7 @@ def record_base(config: dict, out_dir: str | os.PathLike) -> Path | None:
         fixed, resolution = ("resolution",), Resolution("square", int(model["image_size"]))
     elif source == "hub":
         base = model["hub_id"]
-        parent = f"{model['hub_id']}@{model.get('revision', 'main')}"
+        parent = f"{model['hub_id']}@{model['revision']}"
     else:
         parent = str(model.get("local_path"))
     info = info_from_config(
