@@ -122,7 +122,15 @@ def test_pretrain_saves_a_loadable_model_deterministically(setup, tmp_path):
     assert evaluation["tasks"] == ["distortion", "attribute", "overall"]
     assert log["loss"].isna().tolist() == [True, True, False, False]  # phase 1 trains the vision tower only
     assert json.loads((out / "pretrain_eval.json").read_text())["steps"] == 2
-    pretrain(setup["model"], setup["table"], setup["config"], tmp_path / "b")
+    seen = []  # the self-description is written into the folder being saved, before the rename
+
+    def describe(folder, ev):
+        seen.append(
+            (folder, (folder / "model.safetensors").is_file(), (tmp_path / "b").exists(), ev["steps"])
+        )
+
+    pretrain(setup["model"], setup["table"], setup["config"], tmp_path / "b", describe=describe)
+    assert len(seen) == 1 and seen[0][0] != tmp_path / "b" and seen[0][1:] == (True, False, 2)
     first, second = load_file(out / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
     assert all((first[k] == second[k]).all() for k in first)
     before = load_file(setup["model"] / "model.safetensors")

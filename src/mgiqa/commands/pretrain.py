@@ -22,7 +22,10 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.model.stage_info import record_pretrain
 
     config = load_config(args.config)
-    evaluation = pretrain(args.model, args.table, config, args.output)
-    record_pretrain(config, args.model, args.table, args.output, evaluation)  # mgiqa_model.json + card
+    # mgiqa_model.json + card, written into the folder before it is renamed into place
+    evaluation = pretrain(
+        args.model, args.table, config, args.output,
+        describe=lambda folder, ev: record_pretrain(config, args.model, args.table, folder, ev),
+    )  # fmt: skip
     print(f"pretrained -> {args.output}: {json.dumps(evaluation, sort_keys=True)}")
     return 0

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,9 +194,15 @@ def train_steps(model, data: EncodedExamples, settings: PretrainSettings, seed: 
 
 
 def pretrain(
-    model_dir: str | os.PathLike, table: str | os.PathLike, config: dict, out_dir: str | os.PathLike
+    model_dir: str | os.PathLike,
+    table: str | os.PathLike,
+    config: dict,
+    out_dir: str | os.PathLike,
+    describe: Callable[[Path, dict], object] | None = None,
 ) -> dict:
-    """Pretrain `model_dir` on `table`; save model + processor + logs to `out_dir`; return the evaluation."""
+    """Pretrain `model_dir` on `table`; save model + processor + logs to `out_dir`; return the evaluation.
+    `describe(folder, evaluation)` writes the model's self-description into the folder being saved, before it
+    is renamed into place (`mgiqa.model.stage_info.record_pretrain`)."""
     from mgiqa.config import derive_seed
     from mgiqa.io import write_json, write_table
     from mgiqa.model.loading import atomic_dir, load_model, load_processor
@@ -253,4 +260,6 @@ def pretrain(
             pd.DataFrame(rows, columns=["step", "loss", "aux_loss", "lr"]),
         )
         write_json(Path(tmp) / "pretrain_eval.json", evaluation)
+        if describe is not None:
+            describe(Path(tmp), evaluation)
     return evaluation
