@@ -62,3 +62,27 @@ def test_the_ablation_table_carries_each_effect_with_its_interval_and_verdict(re
             method
         )
         assert row["delta_verdict"] == "below", method
+
+
+def test_paired_scores_align_the_second_table_to_the_first_and_name_both_files_when_images_differ(tmp_path):
+    import pandas as pd
+
+    from mgiqa.errors import DataIntegrityError
+    from mgiqa.evaluation.predictions import paired_scores
+
+    def write(name, images, overall):
+        frame = pd.DataFrame({"image": images, "mos": [1.0, 2.0, 3.0][: len(images)], "group": "g",
+                              "pred_overall": overall, "parse_ok": True, "failed_fields": "", "raw_text": "x"})  # fmt: skip
+        for attr in ("sharpness", "color", "noise", "composition"):
+            frame[f"pred_{attr}"] = np.nan
+        frame.to_csv(tmp_path / name, index=False)
+        return tmp_path / name
+
+    a = write("a.csv", ["x.png", "y.png", "z.png"], [1.0, 2.0, 3.0])
+    b = write("b.csv", ["z.png", "x.png", "y.png"], [30.0, 10.0, 20.0])
+    left, right = paired_scores(a, b)
+    assert list(right.index) == list(left.index) == ["x.png", "y.png", "z.png"]
+    assert right["_score"].tolist() == [10.0, 20.0, 30.0]
+    other = write("c.csv", ["x.png", "y.png"], [1.0, 2.0])
+    with pytest.raises(DataIntegrityError, match=r"a\.csv and .*c\.csv cover different images"):
+        paired_scores(a, other)

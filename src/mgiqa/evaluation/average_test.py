@@ -70,17 +70,13 @@ def with_average_tests(table: pd.DataFrame, config: dict, predictions_root: str 
     from mgiqa import pipeline
     from mgiqa.config import derive_seed
     from mgiqa.errors import DataIntegrityError
-    from mgiqa.evaluation.predictions import read_predictions, scored
+    from mgiqa.evaluation.predictions import paired_scores
     from mgiqa.evaluation.tables import REFERENCE_METHOD
 
     n_boot, confidence = int(config["evaluation"]["bootstrap"]), float(config["evaluation"]["confidence"])
     if n_boot < 1:
         raise DataIntegrityError("evaluation.bootstrap is 0: the ablation tests need bootstrap resamples")
     root = Path(predictions_root)
-
-    def scores(method: str, seed: int, bench: str) -> pd.DataFrame:
-        frame = read_predictions(root / method / f"seed{seed}" / f"{bench}.csv")
-        return frame.assign(_score=scored(frame)[0]).set_index("image")
 
     reference_seeds = pipeline.method_seeds(config, REFERENCE_METHOD)
     tests = {}
@@ -92,12 +88,10 @@ def with_average_tests(table: pd.DataFrame, config: dict, predictions_root: str 
             ref_seed = seed if seed in reference_seeds else reference_seeds[0]
             triples = []
             for bench in config["datasets"]["benchmarks"]:
-                a, r = scores(method, seed, bench), scores(REFERENCE_METHOD, ref_seed, bench)
-                if set(a.index) != set(r.index):
-                    raise DataIntegrityError(
-                        f"{method} seed{seed} and {REFERENCE_METHOD} seed{ref_seed} cover different images of {bench}"
-                    )
-                r = r.loc[a.index]
+                a, r = paired_scores(
+                    root / method / f"seed{seed}" / f"{bench}.csv",
+                    root / REFERENCE_METHOD / f"seed{ref_seed}" / f"{bench}.csv",
+                )
                 triples.append((a["mos"].to_numpy(), a["_score"].to_numpy(), r["_score"].to_numpy()))
             per_seed.append(
                 average_srcc_test(

@@ -115,6 +115,16 @@ def scored(pred: pd.DataFrame, field: str = "overall") -> tuple[np.ndarray, np.n
     return np.where(failed, metrics.FAILED_SCORE, values), failed
 
 
+def paired_scores(path_a: str | os.PathLike, path_b: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two methods' prediction tables of the same images, indexed by image (b in a's order), each with
+    `_score`: the overall score with the failure rule applied. DataIntegrityError when the images differ."""
+    a, b = (read_predictions(p) for p in (path_a, path_b))
+    a, b = (df.assign(_score=scored(df)[0]).set_index("image") for df in (a, b))
+    if set(a.index) != set(b.index):
+        raise DataIntegrityError(f"{path_a} and {path_b} cover different images")
+    return a, b.loc[a.index]
+
+
 def _correlations(y, p, bootstrap: int, confidence: float, seed: int) -> dict:
     out = {"srcc": metrics.srcc(y, p), "plcc": metrics.plcc(y, p), "krcc": metrics.krcc(y, p)}
     try:

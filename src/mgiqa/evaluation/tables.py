@@ -223,19 +223,13 @@ def significance_table(
     from mgiqa.config import derive_seed
     from mgiqa.evaluation.external import split_of
     from mgiqa.evaluation.metrics import paired_bootstrap_test
-    from mgiqa.evaluation.predictions import read_predictions, scored
+    from mgiqa.evaluation.predictions import paired_scores
 
     n_boot = int(config["evaluation"]["bootstrap"])
     if n_boot < 1:
         raise DataIntegrityError("evaluation.bootstrap is 0: significance tests need bootstrap resamples")
     confidence = float(config["evaluation"]["confidence"])
     root = Path(predictions_root)
-
-    def load(method, seed, bench):
-        path = root / method / f"seed{seed}" / f"{bench}.csv"
-        df = read_predictions(path)
-        return df.assign(_score=scored(df)[0]).set_index("image"), path
-
     rows = []
     for bench in config["datasets"]["benchmarks"]:
         split = {m: split_of(config, m, bench) for m in [*methods, *baselines]}
@@ -251,11 +245,11 @@ def significance_table(
             best_seeds = pipeline.method_seeds(config, best)
             tests = []
             for seed in pipeline.method_seeds(config, method):
-                a, path_a = load(method, seed, bench)
-                b, path_b = load(best, seed if seed in best_seeds else best_seeds[0], bench)
-                if set(a.index) != set(b.index):
-                    raise DataIntegrityError(f"{path_a} and {path_b} cover different images")
-                b = b.loc[a.index]
+                best_seed = seed if seed in best_seeds else best_seeds[0]
+                a, b = paired_scores(
+                    root / method / f"seed{seed}" / f"{bench}.csv",
+                    root / best / f"seed{best_seed}" / f"{bench}.csv",
+                )
                 test_seed = derive_seed(config, "significance", bench, method, seed)
                 tests.append(
                     paired_bootstrap_test(a["mos"], a["_score"], b["_score"], n_boot, test_seed, confidence)
