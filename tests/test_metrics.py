@@ -250,3 +250,24 @@ def test_a_step_shaped_logistic_fit_is_degenerate_whatever_lapack_warns():
         fit_logistic(pred, y)
     smooth = np.linspace(0, 1, 40)  # a real curve still fits
     assert np.isfinite(fit_logistic(smooth, 1 + 4 / (1 + np.exp(-(smooth - 0.5) / 0.1)))).all()
+
+
+def test_a_logistic_fit_reports_only_the_digits_that_a_rerun_reproduces():
+    """The same predictions with last-bit differences (as two processes' sums can have) give the same
+    report: the degenerate verdict names no undetermined parameter, a real fit is rounded to 6 digits."""
+    from mgiqa.evaluation.metrics import LogisticFitError, fit_logistic
+
+    rng = np.random.default_rng(0)
+    pred = np.r_[np.zeros(20), np.ones(20)] + rng.normal(0, 1e-3, 40)
+    y = np.r_[np.full(20, 2.0), np.full(20, 4.0)] + rng.normal(0, 0.3, 40)
+    messages = set()
+    for eps in (0.0, 1e-15, -3e-15):
+        with pytest.raises(LogisticFitError) as err:
+            fit_logistic(pred * (1 + eps), y)
+        messages.add(str(err.value))
+    assert len(messages) == 1 and "width |b4|" in messages.pop()
+    smooth = np.linspace(0, 1, 40)
+    target = 1 + 4 / (1 + np.exp(-(smooth - 0.5) / 0.1)) + rng.normal(0, 0.05, 40)
+    fits = [fit_logistic(smooth * (1 + eps), target).tolist() for eps in (0.0, 1e-15, -3e-15)]
+    assert fits[0] == fits[1] == fits[2]
+    assert all(float(f"{v:.6g}") == v for v in fits[0]) and len({f"{v:.17g}" for v in fits[0]}) == 4

@@ -71,7 +71,8 @@ MIN_LOGISTIC_WIDTH = 1e-2  # b4 on standardized predictions: narrower is a step 
 
 def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
     """Least-squares fit of `logistic4` mapping predictions to MOS; returns (b1, b2, b3, b4) on the raw
-    prediction scale. Raises LogisticFitError when the fit does not converge or is degenerate."""
+    prediction scale, to LOGISTIC_DIGITS significant digits. Raises LogisticFitError when the fit does not
+    converge or is degenerate."""
     y, pred = _check_pair(y, pred)
     if y.size <= 4:  # four parameters: a fit through at most four points is exact, whatever they are
         raise LogisticFitError(f"{y.size} images: the 4-parameter logistic needs at least 5")
@@ -93,10 +94,27 @@ def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
             params, _ = optimize.curve_fit(logistic4, x, y, p0=p0, maxfev=maxfev)
     except (RuntimeError, ValueError) as exc:
         raise LogisticFitError(f"logistic fit failed: {exc}") from exc
-    if not np.all(np.isfinite(params)) or abs(params[3]) < MIN_LOGISTIC_WIDTH:
-        raise LogisticFitError(f"logistic fit is degenerate (a step, not a curve): {params.tolist()}")
+    if not np.all(np.isfinite(params)):
+        raise LogisticFitError(f"logistic fit diverged: parameters {params.tolist()}")
+    if abs(params[3]) < MIN_LOGISTIC_WIDTH:
+        # no parameter values in the message: a step's are not determined (the same predictions gave
+        # 4.06423854359053 in one process and 4.064238566488546 in another), so they would make the report
+        # differ between two runs of the same job
+        raise LogisticFitError(
+            f"logistic fit is degenerate (a step, not a curve): width |b4| = {abs(params[3]):.1g} on standardized"
+            f" predictions, below {MIN_LOGISTIC_WIDTH:g}"
+        )
     b1, b2, b3, b4 = params
-    return np.array([b1, b2, b3 * scale + loc, abs(b4) * scale])
+    return _significant(np.array([b1, b2, b3 * scale + loc, abs(b4) * scale]))
+
+
+LOGISTIC_DIGITS = 6  # significant digits of the reported fit; PLCC is computed through the rounded curve
+
+
+def _significant(values: np.ndarray, digits: int = LOGISTIC_DIGITS) -> np.ndarray:
+    """Round to `digits` significant digits: an iterative fit's trailing digits are not reproducible between
+    processes when it is ill-conditioned, and the reported curve should be the one that is evaluated."""
+    return np.array([float(f"{v:.{digits}g}") for v in values])
 
 
 def plcc_logistic(y, pred) -> tuple[float, np.ndarray]:
