@@ -67,6 +67,7 @@ def logistic4(x, b1, b2, b3, b4):
 
 
 MIN_LOGISTIC_WIDTH = 1e-2  # b4 on standardized predictions: narrower is a step function (a degenerate fit)
+LOGISTIC_DIGITS = 6  # significant digits of the reported fit; PLCC is computed through the rounded curve
 
 
 def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
@@ -106,9 +107,6 @@ def fit_logistic(pred, y, maxfev: int = 20000) -> np.ndarray:
         )
     b1, b2, b3, b4 = params
     return _significant(np.array([b1, b2, b3 * scale + loc, abs(b4) * scale]))
-
-
-LOGISTIC_DIGITS = 6  # significant digits of the reported fit; PLCC is computed through the rounded curve
 
 
 def _significant(values: np.ndarray, digits: int = LOGISTIC_DIGITS) -> np.ndarray:
