@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +199,29 @@ def test_local_source_copies_a_model_dir(tmp_path, built):
     config["model"]["local_path"] = str(tmp_path / "nowhere")
     with pytest.raises(DataIntegrityError, match="nowhere"):
         build_base_model(config, tmp_path / "base2")
+
+
+@pytest.mark.parametrize("source", ["tiny", "local"])
+def test_a_base_model_appears_only_with_what_describe_wrote_and_not_at_all_if_describe_fails(
+    tmp_path, built, source
+):
+    from mgiqa.model.hub import build_base_model
+
+    config = tiny_config()
+    config["model"]["source"], config["model"]["local_path"] = source, str(built)
+    seen = []
+
+    def describe(folder):
+        seen.append(Path(folder))
+        assert (Path(folder) / "config.json").is_file() and not (tmp_path / "base").exists()
+        (Path(folder) / "mgiqa_model.json").write_text("{}")
+
+    out = build_base_model(config, tmp_path / "base", describe=describe)
+    assert seen and seen[0] != out and (out / "mgiqa_model.json").read_text() == "{}"
+
+    def failing(folder):
+        raise RuntimeError("card writer broke")
+
+    with pytest.raises(RuntimeError, match="card writer broke"):
+        build_base_model(config, tmp_path / "other", describe=failing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]

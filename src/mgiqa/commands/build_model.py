@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from mgiqa.model.stage_info import record_base
 
     config = load_config(args.config)
-    out = build_base_model(config, args.output)
-    record_base(config, out)  # mgiqa_model.json + model card
+    # mgiqa_model.json + model card, written before the folder is renamed into place
+    out = build_base_model(config, args.output, describe=lambda folder: record_base(config, folder))
     print(f"{config['model']['source']} base model -> {out}")
     return 0

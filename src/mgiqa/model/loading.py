@@ -34,12 +34,15 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old)
 
 
-def save_pretrained_atomic(model, processor, out_dir: str | os.PathLike) -> Path:
-    """`save_pretrained` model (safetensors) and processor into `out_dir`, all or nothing."""
+def save_pretrained_atomic(model, processor, out_dir: str | os.PathLike, describe=None) -> Path:
+    """`save_pretrained` model (safetensors) and processor into `out_dir`, all or nothing; `describe(folder)`
+    (e.g. `stage_info.record_base`) writes its description into the folder before it is renamed into place."""
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         processor.save_pretrained(tmp)
+        if describe is not None:
+            describe(tmp)
     return out_dir
 
 

@@ -178,8 +178,11 @@ def build_model_config(config: dict, tokenizer):
     )
 
 
-def build_tiny_model(out_dir: str | os.PathLike, config: dict, corpus_extra: Iterable[str] = ()) -> Path:
-    """Build, seed-initialise and save the tiny Qwen2.5-VL + processor into `out_dir` (atomically)."""
+def build_tiny_model(
+    out_dir: str | os.PathLike, config: dict, corpus_extra: Iterable[str] = (), describe=None
+) -> Path:
+    """Build, seed-initialise and save the tiny Qwen2.5-VL + processor into `out_dir` (atomically; `describe`
+    as in `save_pretrained_atomic`)."""
     import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
 
@@ -204,4 +207,4 @@ def build_tiny_model(out_dir: str | os.PathLike, config: dict, corpus_extra: Ite
         pad_token_id=tokenizer.pad_token_id,
         do_sample=False,
     )
-    return save_pretrained_atomic(model, processor, out_dir)
+    return save_pretrained_atomic(model, processor, out_dir, describe)
