@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mgiqa.errors import ConfigError, DownloadError
 from mgiqa.io import write_json
-from mgiqa.model.loading import atomic_dir, check_model_dir
+from mgiqa.model.loading import Describe, atomic_dir, check_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,12 @@ SOURCE_FILE = "mgiqa_source.json"
 
 
 def snapshot_hub_model(
-    hub_id: str, revision: str, out_dir: str | os.PathLike, *, endpoint: str | None = None, describe=None
+    hub_id: str,
+    revision: str,
+    out_dir: str | os.PathLike,
+    *,
+    endpoint: str | None = None,
+    describe: Describe | None = None,
 ) -> Path:
     """Download `hub_id`@`revision` into `out_dir`, pinned to the commit the revision resolves to.
 
@@ -66,7 +71,9 @@ def snapshot_hub_model(
     return out_dir
 
 
-def copy_local_model(local_path: str | os.PathLike, out_dir: str | os.PathLike, describe=None) -> Path:
+def copy_local_model(
+    local_path: str | os.PathLike, out_dir: str | os.PathLike, describe: Describe | None = None
+) -> Path:
     """Copy (hard-link where the filesystem allows) a local model directory into `out_dir`, all or nothing;
     `describe(folder)` writes into the copy before it is renamed into place."""
     src = check_model_dir(local_path)
@@ -88,7 +95,7 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def build_base_model(config: dict, out_dir: str | os.PathLike, describe=None) -> Path:
+def build_base_model(config: dict, out_dir: str | os.PathLike, describe: Describe | None = None) -> Path:
     """The base model per config model.source: tiny (built offline), hub (snapshot) or local (copied).
 
     `describe(folder)` (`stage_info.record_base`) writes the model's info and card into the folder before it

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mgiqa.errors import ConfigError, DataIntegrityError
@@ -34,7 +34,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old)
 
 
-def save_pretrained_atomic(model, processor, out_dir: str | os.PathLike, describe=None) -> Path:
+Describe = Callable[[Path], object]
+"""A writer of a model's description (`mgiqa_model.json`, card) into the folder being saved."""
+
+
+def save_pretrained_atomic(
+    model, processor, out_dir: str | os.PathLike, describe: Describe | None = None
+) -> Path:
     """`save_pretrained` model (safetensors) and processor into `out_dir`, all or nothing; `describe(folder)`
     (e.g. `stage_info.record_base`) writes its description into the folder before it is renamed into place."""
     out_dir = Path(out_dir)

@@ -1,7 +1,8 @@
 """The `mgiqa_model.json` (and model card) each stage writes into the model folder it saved.
 
 One function per stage, called by its command (`mgiqa.commands.*`): `record_base` (build-model) on the
-folder being built, copied or downloaded; `record_pretrain` by `mgiqa.model.pretrain.pretrain` on the folder being saved;
+folder being built, copied or downloaded; `record_pretrain` by `mgiqa.model.pretrain.pretrain` on the folder
+being saved;
 `describe_sft` and `describe_grpo` give the trainer a writer that it calls on the folder being saved, before
 that folder is renamed into place, so that a trained model never appears without its description
 (`mgiqa.training.checkpoints.finalize_output`: main process only).

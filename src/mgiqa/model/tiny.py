@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mgiqa.config import derive_seed
 from mgiqa.errors import ConfigError
+from mgiqa.model.loading import Describe
 from mgiqa.model.tokenizer import default_corpus, train_tokenizer
 
 PATCH_SIZE = 14  # Qwen2.5-VL's ViT patch and 2x2 token merge (defaults of model.tiny.patch_size / ...)
@@ -179,7 +180,10 @@ def build_model_config(config: dict, tokenizer):
 
 
 def build_tiny_model(
-    out_dir: str | os.PathLike, config: dict, corpus_extra: Iterable[str] = (), describe=None
+    out_dir: str | os.PathLike,
+    config: dict,
+    corpus_extra: Iterable[str] = (),
+    describe: Describe | None = None,
 ) -> Path:
     """Build, seed-initialise and save the tiny Qwen2.5-VL + processor into `out_dir` (atomically; `describe`
     as in `save_pretrained_atomic`)."""
