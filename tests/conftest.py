@@ -25,6 +25,20 @@ def shared_tables() -> Path:
 
 
 @pytest.fixture(scope="session")
+def paper_config_outside_checkout(tmp_path_factory) -> dict:
+    """config/paper.yaml with its relative paths (data, models, results) under an empty folder. Shared by the
+    tests that read it, not to be modified: copy it first. In a checkout where `make demo` ran, models/base is
+    the demo's tiny model, which code looking for the paper's base model (e.g. vllm_args) would read."""
+    from mgiqa.config import load_config
+
+    config = load_config(REPO / "config" / "paper.yaml")
+    root = tmp_path_factory.mktemp("paper_paths")
+    for key in ("data", "models", "results"):
+        config["paths"][key] = str(root / config["paths"][key])
+    return config
+
+
+@pytest.fixture(scope="session")
 def _demo_config() -> dict:
     from mgiqa.config import load_config
 

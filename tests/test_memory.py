@@ -145,10 +145,10 @@ def test_model_states_at_least_deepspeeds_estimator(gpus):
 
 
 @pytest.fixture
-def paper(repo_root):
-    from mgiqa.config import load_config
+def paper(paper_config_outside_checkout):
+    import copy
 
-    config = load_config(repo_root / "config" / "paper.yaml")
+    config = copy.deepcopy(paper_config_outside_checkout)
     config["grpo"]["gradient_accumulation_steps"] = 2  # micro-batches of 24 sequences (B x K = 48)
     return config, KNOWN_MODELS[config["model"]["hub_id"]]
 

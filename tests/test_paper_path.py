@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mgiqa.config import load_config
 from mgiqa.data.batches import build_batch_plan
 from mgiqa.data.labels import parse_label_file
 from mgiqa.data.registry import load_registry
@@ -26,8 +25,8 @@ TRAIN_FIXTURES = {
 
 
 @pytest.fixture(scope="module")
-def paper() -> dict:
-    return load_config(REPO / "config" / "paper.yaml")
+def paper(paper_config_outside_checkout) -> dict:
+    return paper_config_outside_checkout
 
 
 @pytest.fixture(scope="module")
